@@ -386,3 +386,107 @@ pub fn verify_consistency(
         Err(ProofError::RootMismatch)
     }
 }
+
+/// The right edge of a growing tree: the roots of the complete subtrees that make up a tree of
+/// `size` leaves, one per set bit of `size`. Appending a leaf yields every complete subtree it
+/// completes, which is what an append-only store writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    // levels[l] is the root of the complete subtree of 2^l leaves iff bit l of size is set.
+    levels: Vec<Hash>,
+}
+
+impl Frontier {
+    pub fn empty() -> Self {
+        Self {
+            size: 0,
+            levels: vec![[0; 32]; 64],
+        }
+    }
+
+    /// Rebuilds the frontier of a tree of `size` leaves from `src` (one read per set bit).
+    pub fn load<S: NodeSource>(src: &S, size: u64) -> Result<Self, S::Error> {
+        let mut f = Self::empty();
+        f.size = size;
+        for level in 0..64u8 {
+            if size >> level & 1 == 1 {
+                f.levels[level as usize] = src.node(level, (size >> level) - 1)?;
+            }
+        }
+        Ok(f)
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a leaf hash and calls `new_node(level, index, hash)` for the leaf and for every
+    /// complete subtree it completes, bottom up.
+    pub fn push(&mut self, leaf: Hash, mut new_node: impl FnMut(u8, u64, &Hash)) {
+        let mut cur = leaf;
+        let mut index = self.size;
+        let mut level = 0u8;
+        new_node(0, index, &cur);
+        while index & 1 == 1 {
+            cur = node_hash(&self.levels[level as usize], &cur);
+            // Unset levels stay zero so that equal trees compare equal.
+            self.levels[level as usize] = [0; 32];
+            level += 1;
+            index >>= 1;
+            new_node(level, index, &cur);
+        }
+        self.levels[level as usize] = cur;
+        self.size += 1;
+    }
+
+    /// The root of the tree: the frontier's subtrees folded from the right.
+    pub fn root(&self) -> Hash {
+        let mut acc: Option<Hash> = None;
+        for level in 0..64 {
+            if self.size >> level & 1 == 1 {
+                let left = &self.levels[level];
+                acc = Some(match acc {
+                    None => *left,
+                    Some(right) => node_hash(left, &right),
+                });
+            }
+        }
+        acc.unwrap_or_else(empty_root)
+    }
+}
+
+#[cfg(test)]
+mod frontier_tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    struct MapSource(HashMap<(u8, u64), Hash>);
+    impl NodeSource for MapSource {
+        type Error = std::convert::Infallible;
+        fn node(&self, level: u8, index: u64) -> Result<Hash, Self::Error> {
+            Ok(self.0[&(level, index)])
+        }
+    }
+
+    #[test]
+    fn frontier_matches_root_and_writes_every_complete_subtree() {
+        let leaves: Vec<Hash> = (0u32..300).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let mut f = Frontier::empty();
+        let mut nodes = HashMap::new();
+        for (i, l) in leaves.iter().enumerate() {
+            f.push(*l, |lv, ix, h| {
+                assert!(nodes.insert((lv, ix), *h).is_none(), "node written twice");
+            });
+            let n = i as u64 + 1;
+            assert_eq!(f.root(), root(&leaves[..=i]));
+            let src = MapSource(nodes.clone());
+            assert_eq!(Frontier::load(&src, n).expect("load"), f);
+            assert_eq!(root_from(&src, n).expect("root"), f.root());
+            let proof = inclusion_proof_from(&src, i as u64 / 2, n).expect("proof");
+            assert_eq!(proof, inclusion_proof(&leaves[..=i], i as u64 / 2).expect("ref"));
+        }
+        // 300 leaves make 300 + 150 + 75 + 37 + 18 + 9 + 4 + 2 + 1 complete subtrees.
+        assert_eq!(nodes.len(), 596);
+    }
+}
