@@ -6,10 +6,11 @@ pub mod gb11643;
 pub mod input;
 pub mod merkle;
 pub mod note;
+pub mod proof_bundle;
 pub mod pseudonym;
 pub mod record;
 pub mod resource_types;
 pub mod store;
 pub mod time_fmt;
 
-pub use store::{Ledger, Receipt, StoreError, StoreOptions, SubmitError, TreeHead};
+pub use store::{Ledger, PendingReceipt, Receipt, StoreError, StoreOptions, SubmitError, TreeHead};

@@ -64,10 +64,9 @@ impl NoteVerifier {
     }
 
     pub fn parse(text: &str) -> Result<Self, NoteError> {
-        let mut parts = text.trim().split('+');
-        let (Some(name), Some(id), Some(key), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        // The base64 key may itself contain '+': split off name and id only.
+        let mut parts = text.trim().splitn(3, '+');
+        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(NoteError::BadVerifierKey("want <name>+<key id>+<key>"));
         };
         check_name(name)?;
@@ -208,10 +207,8 @@ impl NoteSigner {
             .trim()
             .strip_prefix("PRIVATE+KEY+")
             .ok_or(NoteError::BadSignerKey("does not start with PRIVATE+KEY+"))?;
-        let mut parts = rest.split('+');
-        let (Some(name), Some(id), Some(key), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let mut parts = rest.splitn(3, '+');
+        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(NoteError::BadSignerKey("want PRIVATE+KEY+<name>+<id>+<key>"));
         };
         let raw = B64
@@ -297,6 +294,13 @@ mod tests {
     #[test]
     fn sign_verify_roundtrip_and_tamper() {
         let s = NoteSigner::new("example.com/log", SigningKey::from_bytes(&[3; 32])).expect("name");
+        // Many keys' base64 contains '+'; the text forms must still parse.
+        for seed in 0..64u8 {
+            let k = NoteSigner::new("n", SigningKey::from_bytes(&[seed; 32])).expect("name");
+            assert_eq!(NoteVerifier::parse(&k.verifier().to_string()).as_ref(), Ok(k.verifier()));
+            let back = NoteSigner::from_secret_text(&k.to_secret_text()).expect("secret");
+            assert_eq!(back.verifier(), k.verifier());
+        }
         let cp = Checkpoint { origin: "example.com/log".into(), size: 42, root: [9; 32] };
         let note = s.sign(&cp.body());
         let v = NoteVerifier::parse(&s.verifier().to_string()).expect("verifier text");

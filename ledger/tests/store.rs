@@ -168,3 +168,33 @@ fn wrong_key_or_origin_is_refused() {
         Err(StoreError::WrongOrigin { .. })
     ));
 }
+
+#[test]
+fn exported_proof_bundle_verifies_and_any_change_fails() {
+    use hl_ledger::proof_bundle::ProofBundle;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ledger = open(&dir);
+    ledger.submit(input().prepare("a.json", &bundle("p1", "1", 3)).expect("valid")).expect("ok");
+    ledger.submit(input().prepare("b.json", &bundle("p2", "2", 5)).expect("valid")).expect("ok");
+    let env: Envelope = serde_json::from_slice(&ledger.record(4).expect("read").expect("p2").envelope).expect("env");
+    let resident = env.resident_bytes().expect("resident");
+    let bundle = ledger.export_resident(&resident).expect("export");
+    assert_eq!(bundle.records.len(), 6);
+    let bytes = serde_json::to_vec_pretty(&bundle).expect("json");
+    let parsed = ProofBundle::parse(&bytes).expect("parse");
+    let report = parsed.verify(Some(ledger.verifier())).expect("checkable");
+    assert!(report.ok(), "{:?}", report.failures);
+    assert!(report.records.iter().all(|r| r.included && r.content_verified));
+
+    // Change one character of a content value: that record fails, and only on its content.
+    let text = String::from_utf8(bytes).expect("utf8");
+    let changed = text.replacen("120.50", "121.50", 1);
+    assert_ne!(changed, text);
+    let report = ProofBundle::parse(changed.as_bytes()).expect("parse").verify(None).expect("checkable");
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    assert!(report.failures[0].contains("content does not match"));
+
+    // A different pinned key refuses the bundle outright.
+    let other = NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[5; 32])).expect("name");
+    assert!(parsed.verify(Some(other.verifier())).is_err());
+}

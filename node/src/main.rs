@@ -1,1 +1,100 @@
-fn main() {}
+//! `healthledger`: the HealthLedger node binary.
+
+mod cli;
+mod commands;
+mod config;
+mod synth;
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use cli::{Cli, Command, LogCommand, RecordCommand};
+use config::Node;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli.log);
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the error and its causes, outermost first.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(cli: &Cli) -> Result<()> {
+    let dir = &cli.data_dir;
+    match &cli.command {
+        Command::Init(a) => {
+            let node = commands::init::run(dir, a)?;
+            let signer = node.signer()?;
+            println!("initialised {}", dir.display());
+            println!("origin   {}", node.config.institution.origin);
+            println!("log key  {}", signer.verifier());
+            println!("config   {}", dir.join(config::CONFIG_FILE).display());
+            Ok(())
+        }
+        Command::Ingest(a) => {
+            let node = Node::load(dir)?;
+            let ledger = node.open_ledger()?;
+            commands::ingest::run(&ledger, &node.input_options()?, &a.files, a.json.json)
+        }
+        Command::Log(l) => {
+            let node = Node::load(dir)?;
+            let ledger = node.open_ledger()?;
+            match l {
+                LogCommand::Checkpoint(j) => commands::log::checkpoint(&ledger, j.json),
+                LogCommand::Key => {
+                    println!("{}", ledger.verifier());
+                    Ok(())
+                }
+                LogCommand::Proof(a) => commands::log::proof(&ledger, a),
+                LogCommand::Consistency(a) => commands::log::consistency(&ledger, a),
+                LogCommand::Export(a) => {
+                    let n = commands::log::export(&ledger, &node.pseudonymizer()?, a)?;
+                    if let Some(out) = &a.out {
+                        eprintln!("wrote {n} records to {}", out.display());
+                    }
+                    Ok(())
+                }
+            }
+        }
+        Command::Record(RecordCommand::Get(a)) => {
+            let node = Node::load(dir)?;
+            commands::log::record_get(&node.open_ledger()?, a)
+        }
+        Command::Verify(a) => commands::verify::verify(a),
+        Command::Fsck(j) => {
+            let node = Node::load(dir)?;
+            commands::verify::fsck(&node.open_ledger()?, j.json)
+        }
+        Command::Synth(a) => {
+            let reference_date = time::Date::parse(
+                &a.reference_date,
+                time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .with_context(|| format!("--reference-date '{}' is not YYYY-MM-DD", a.reference_date))?;
+            let opts = synth::SynthOptions {
+                residents: a.residents,
+                seed: a.seed,
+                reference_date,
+            };
+            let (files, resources) = synth::write_population(&opts, &a.out)?;
+            println!("wrote {files} files with {resources} resources to {}", a.out.display());
+            Ok(())
+        }
+        Command::Demo(a) => commands::demo::run(a),
+    }
+}

@@ -5,6 +5,7 @@
 //! signed checkpoint in the same transaction, so the stored head, tree and checkpoint always
 //! agree, whatever instant the process dies at.
 
+mod export;
 mod fsck;
 pub mod tables;
 mod writer;
@@ -93,6 +94,10 @@ pub enum SubmitError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// Where a queued submission's receipt arrives once its group commit is durable; `.await` it
+/// or call `blocking_recv()`.
+pub type PendingReceipt = tokio::sync::oneshot::Receiver<Result<Receipt, SubmitError>>;
 
 /// A tree head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,10 +188,7 @@ impl Ledger {
 
     /// Queues a prepared input for the next group commit and returns the channel its receipt
     /// arrives on, once the group is durable. Works from sync and async code alike.
-    pub fn submit_async(
-        &self,
-        prepared: Prepared,
-    ) -> tokio::sync::oneshot::Receiver<Result<Receipt, SubmitError>> {
+    pub fn submit_async(&self, prepared: Prepared) -> PendingReceipt {
         let (reply, rx) = tokio::sync::oneshot::channel();
         let guard = self.tx.lock().unwrap_or_else(|p| p.into_inner());
         let req = writer::Request { prepared, reply };

@@ -1,0 +1,69 @@
+//! Proof bundles cut from one read snapshot, so records, proofs and checkpoint agree.
+
+use redb::ReadableDatabase;
+use serde_json::value::RawValue;
+
+use super::tables::*;
+use super::{Ledger, StoreError};
+use crate::merkle;
+use crate::note::Checkpoint;
+use crate::proof_bundle::{FORMAT, ProofBundle, ProvenRecord};
+use crate::pseudonym::Pseudonym;
+
+impl Ledger {
+    /// A proof bundle of the given records against the latest checkpoint.
+    pub fn proof_bundle(&self, indices: &[u64]) -> Result<ProofBundle, StoreError> {
+        let txn = self.db.begin_read()?;
+        let meta = txn.open_table(META)?;
+        let cp_bytes = meta
+            .get(META_CHECKPOINT)?
+            .ok_or_else(|| StoreError::Corrupt("no checkpoint stored".into()))?;
+        let checkpoint = String::from_utf8(cp_bytes.value().to_vec())
+            .map_err(|_| StoreError::Corrupt("stored checkpoint is not UTF-8".into()))?;
+        let cp = Checkpoint::open_signed(&checkpoint, &self.verifier)?;
+        let envelopes = txn.open_table(ENVELOPES)?;
+        let contents = txn.open_table(CONTENTS)?;
+        let nodes = txn.open_table(NODES)?;
+        let src = TableNodes(&nodes);
+        let mut records = Vec::with_capacity(indices.len());
+        for &index in indices {
+            let env = envelopes
+                .get(index)?
+                .ok_or(StoreError::BeyondHead {
+                    requested: index,
+                    size: cp.size,
+                })?;
+            let envelope = raw_json(env.value(), index)?;
+            let content = match contents.get(index)? {
+                Some(c) => Some(raw_json(c.value(), index)?),
+                None => None,
+            };
+            let proof = merkle::inclusion_proof_from(&src, index, cp.size)?;
+            records.push(ProvenRecord {
+                index,
+                envelope,
+                content,
+                proof: proof.iter().map(hex::encode).collect(),
+            });
+        }
+        Ok(ProofBundle {
+            format: FORMAT.to_owned(),
+            verifier_key: self.verifier.to_string(),
+            checkpoint,
+            records,
+        })
+    }
+
+    /// A proof bundle of every record of one resident.
+    pub fn export_resident(&self, resident: &Pseudonym) -> Result<ProofBundle, StoreError> {
+        let indices = self.resident_records(resident)?;
+        self.proof_bundle(&indices)
+    }
+}
+
+fn raw_json(bytes: &[u8], index: u64) -> Result<Box<RawValue>, StoreError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| StoreError::Corrupt(format!("record {index} is not UTF-8")))?;
+    RawValue::from_string(text.to_owned())
+        .map_err(|e| StoreError::Corrupt(format!("record {index} is not JSON: {e}")))
+}

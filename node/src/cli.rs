@@ -1,0 +1,173 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "healthledger",
+    version,
+    about = "HealthLedger node: a verifiable log of residents' FHIR health records",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Data directory (config.toml, keys, ledger.redb).
+    #[arg(long, global = true, env = "HEALTHLEDGER_DATA_DIR", default_value = "healthledger-data")]
+    pub data_dir: PathBuf,
+
+    /// Log filter, e.g. `info` or `hl_ledger=debug`.
+    #[arg(long, global = true, env = "HEALTHLEDGER_LOG", default_value = "warn")]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a data directory: log signing key, consortium key and a commented config.toml.
+    Init(InitArgs),
+    /// Ingest FHIR R4 Bundles, single resources or NDJSON files into the log.
+    Ingest(IngestArgs),
+    /// Checkpoints, keys, proofs and exports of the log.
+    #[command(subcommand)]
+    Log(LogCommand),
+    /// Read records.
+    #[command(subcommand)]
+    Record(RecordCommand),
+    /// Check a proof bundle offline: content hashes, leaves, inclusion proofs, signature.
+    Verify(VerifyArgs),
+    /// Recompute every content hash, leaf and tree node of the log; exit 1 on any mismatch.
+    Fsck(JsonArg),
+    /// Write a deterministic synthetic FHIR R4 population.
+    Synth(SynthArgs),
+    /// Synthesize, ingest, checkpoint, export and verify in a throw-away data dir.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Print JSON (a stable, documented format) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Institution name, e.g. "Xicheng Community Health Centre".
+    #[arg(long)]
+    pub institution: String,
+    /// Log origin (default: derived from the name, `healthledger.local/<slug>`).
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// File with the consortium's 32-byte key (64 hex digits); a new one is made if absent.
+    #[arg(long)]
+    pub consortium_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files to ingest (.json or .ndjson). Each lands whole or not at all.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Print the latest signed checkpoint (C2SP signed note).
+    Checkpoint(JsonArg),
+    /// Print the log's C2SP verifier key.
+    Key,
+    /// Inclusion proof of one record.
+    Proof(ProofArgs),
+    /// Consistency proof between two tree sizes.
+    Consistency(ConsistencyArgs),
+    /// Write a proof bundle with every record of one resident.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProofArgs {
+    #[arg(long)]
+    pub index: u64,
+    /// Tree size to prove against (default: the current size).
+    #[arg(long)]
+    pub size: Option<u64>,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsistencyArgs {
+    #[arg(long)]
+    pub old: u64,
+    /// Newer tree size (default: the current size).
+    #[arg(long)]
+    pub new: Option<u64>,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Resident: a 64-hex pseudonym, or an identifier value of a configured resident system.
+    #[arg(long)]
+    pub resident: String,
+    /// Output file (default: standard output).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecordCommand {
+    /// Print one record: envelope and content.
+    Get(RecordGetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RecordGetArgs {
+    #[arg(long)]
+    pub index: u64,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Proof bundle file (from `healthledger log export` or the API).
+    #[arg(long)]
+    pub bundle: PathBuf,
+    /// The log's verifier key you trust; without it the key inside the bundle is used.
+    #[arg(long)]
+    pub key: Option<String>,
+    #[command(flatten)]
+    pub json: JsonArg,
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    #[arg(long)]
+    pub residents: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output directory (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Nothing in the population is dated after this day (YYYY-MM-DD).
+    #[arg(long, default_value = "2026-01-01")]
+    pub reference_date: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[arg(long, default_value_t = 200)]
+    pub residents: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Keep the demo data dir instead of deleting it.
+    #[arg(long)]
+    pub keep: bool,
+}

@@ -1,0 +1,5 @@
+pub mod demo;
+pub mod ingest;
+pub mod init;
+pub mod log;
+pub mod verify;

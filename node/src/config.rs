@@ -1,0 +1,256 @@
+//! The node's one configuration file, `<data-dir>/config.toml`, overridable by environment
+//! variables `HEALTHLEDGER_<SECTION>__<KEY>` (for example `HEALTHLEDGER_INGEST__MAX_INPUT_BYTES`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use hl_ledger::input::{DEFAULT_MAX_INPUT_BYTES, InputOptions};
+use hl_ledger::note::NoteSigner;
+use hl_ledger::pseudonym::{Pseudonymizer, default_resident_systems};
+use hl_ledger::{Ledger, StoreOptions};
+use serde::{Deserialize, Serialize};
+
+pub const CONFIG_FILE: &str = "config.toml";
+pub const LEDGER_FILE: &str = "ledger.redb";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub institution: Institution,
+    #[serde(default)]
+    pub keys: Keys,
+    #[serde(default)]
+    pub identity: Identity,
+    #[serde(default)]
+    pub ingest: Ingest,
+    #[serde(default)]
+    pub store: Store,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Institution {
+    pub name: String,
+    /// Log origin, also the name of the checkpoint signing key.
+    pub origin: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Keys {
+    pub log_key: PathBuf,
+    pub consortium_key: PathBuf,
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Self {
+            log_key: "keys/log.key".into(),
+            consortium_key: "keys/consortium.key".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    pub resident_systems: Vec<String>,
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Self {
+            resident_systems: default_resident_systems(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ingest {
+    pub max_input_bytes: usize,
+}
+
+impl Default for Ingest {
+    fn default() -> Self {
+        Self {
+            max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Store {
+    pub cache_mb: usize,
+    pub max_group_records: usize,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        let d = StoreOptions::default();
+        Self {
+            cache_mb: d.cache_bytes / (1024 * 1024),
+            max_group_records: d.max_group_records,
+        }
+    }
+}
+
+/// The commented config file `init` writes.
+pub fn initial_config_text(name: &str, origin: &str) -> String {
+    let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
+    let systems = default_resident_systems()
+        .iter()
+        .map(|s| format!("    {},", q(s)))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let store = Store::default();
+    format!(
+        r#"# HealthLedger node configuration.
+# Every value can be overridden by an environment variable HEALTHLEDGER_<SECTION>__<KEY>,
+# e.g. HEALTHLEDGER_INGEST__MAX_INPUT_BYTES=1048576. Relative paths are relative to the data dir.
+
+[institution]
+# Shown to people.
+name = {name}
+# Log origin: the first line of every checkpoint and the name of the signing key. Never change
+# it once records exist: the log's identity (and every proof) depends on it.
+origin = {origin}
+
+[keys]
+# Ed25519 log signing key (C2SP signer key text). Keep it secret (mode 0600).
+log_key = "keys/log.key"
+# 32-byte consortium key (hex) for resident pseudonyms; every member must hold the same one.
+consortium_key = "keys/consortium.key"
+
+[identity]
+# Patient.identifier systems that identify a resident across the consortium, in order of
+# preference. A Patient with none of them gets a pseudonym valid only in this institution.
+resident_systems = [
+{systems}
+]
+
+[ingest]
+# Largest accepted input file or request body, in bytes.
+max_input_bytes = {max}
+
+[store]
+# Page cache of the store, in MiB.
+cache_mb = {cache}
+# Most records one group commit takes.
+max_group_records = {group}
+"#,
+        name = q(name),
+        origin = q(origin),
+        max = DEFAULT_MAX_INPUT_BYTES,
+        cache = store.cache_mb,
+        group = store.max_group_records,
+    )
+}
+
+/// A data directory with its configuration loaded.
+pub struct Node {
+    pub data_dir: PathBuf,
+    pub config: Config,
+}
+
+impl Node {
+    pub fn load(data_dir: &Path) -> Result<Self> {
+        let path = data_dir.join(CONFIG_FILE);
+        if !path.exists() {
+            bail!(
+                "no {} in data dir {} (run `healthledger init --institution NAME` first)",
+                CONFIG_FILE,
+                data_dir.display()
+            );
+        }
+        let config: Config = Figment::from(Serialized::defaults(DefaultsOnly::default()))
+            .merge(Toml::file_exact(&path))
+            .merge(
+                Env::prefixed("HEALTHLEDGER_")
+                    .filter(|k| k.as_str().contains("__"))
+                    .split("__"),
+            )
+            .extract()
+            .with_context(|| format!("reading {}", path.display()))?;
+        if config.identity.resident_systems.is_empty() {
+            bail!("{}: identity.resident_systems must not be empty", path.display());
+        }
+        Ok(Self {
+            data_dir: data_dir.to_owned(),
+            config,
+        })
+    }
+
+    fn path(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_owned()
+        } else {
+            self.data_dir.join(p)
+        }
+    }
+
+    pub fn signer(&self) -> Result<NoteSigner> {
+        let path = self.path(&self.config.keys.log_key);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading log key {}", path.display()))?;
+        let signer = NoteSigner::from_secret_text(&text)
+            .with_context(|| format!("log key {}", path.display()))?;
+        if signer.verifier().name != self.config.institution.origin {
+            bail!(
+                "log key {} is named '{}' but institution.origin is '{}'",
+                path.display(),
+                signer.verifier().name,
+                self.config.institution.origin
+            );
+        }
+        Ok(signer)
+    }
+
+    pub fn consortium_key(&self) -> Result<[u8; 32]> {
+        let path = self.path(&self.config.keys.consortium_key);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading consortium key {}", path.display()))?;
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(text.trim(), &mut key).with_context(|| {
+            format!("consortium key {} is not 64 hex digits", path.display())
+        })?;
+        Ok(key)
+    }
+
+    pub fn pseudonymizer(&self) -> Result<Pseudonymizer> {
+        Ok(Pseudonymizer::new(
+            self.consortium_key()?,
+            self.config.identity.resident_systems.clone(),
+            self.config.institution.origin.clone(),
+        ))
+    }
+
+    pub fn input_options(&self) -> Result<InputOptions> {
+        Ok(InputOptions {
+            max_bytes: self.config.ingest.max_input_bytes,
+            pseudonymizer: self.pseudonymizer()?,
+        })
+    }
+
+    pub fn open_ledger(&self) -> Result<Ledger> {
+        let path = self.data_dir.join(LEDGER_FILE);
+        let opts = StoreOptions {
+            max_group_records: self.config.store.max_group_records,
+            cache_bytes: self.config.store.cache_mb.saturating_mul(1024 * 1024),
+        };
+        Ledger::open(&path, self.signer()?, opts)
+            .with_context(|| format!("opening the log {}", path.display()))
+    }
+}
+
+/// Defaults for every section but `institution`, which the file must give.
+#[derive(Default, Serialize)]
+struct DefaultsOnly {
+    keys: Keys,
+    identity: Identity,
+    ingest: Ingest,
+    store: Store,
+}
