@@ -14,9 +14,7 @@ pub fn to_canonical<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Canonical
 }
 
 /// SHA-256 of the RFC 8785 form of `value`: the content hash of a record.
-pub fn canonical_sha256<T: serde::Serialize>(
-    value: &T,
-) -> Result<[u8; 32], CanonicalError> {
+pub fn canonical_sha256<T: serde::Serialize>(value: &T) -> Result<[u8; 32], CanonicalError> {
     Ok(Sha256::digest(to_canonical(value)?).into())
 }
 

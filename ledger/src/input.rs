@@ -168,12 +168,20 @@ impl InputOptions {
     }
 
     fn parse_single(&self, source: &str, raw: &RawValue) -> Result<Vec<Parsed>, InputError> {
-        let kind = resource_type_of(raw.get()).map_err(|r| self.err(source, Location::default(), r))?;
+        let kind =
+            resource_type_of(raw.get()).map_err(|r| self.err(source, Location::default(), r))?;
         if kind != "Bundle" {
-            return Ok(vec![self.parse_resource(source, raw, None, None, None, false)?]);
+            return Ok(vec![
+                self.parse_resource(source, raw, None, None, None, false)?,
+            ]);
         }
-        let bundle: BundleIn<'_> = serde_json::from_str(raw.get())
-            .map_err(|e| self.err(source, Location::default(), format!("malformed Bundle: {e}")))?;
+        let bundle: BundleIn<'_> = serde_json::from_str(raw.get()).map_err(|e| {
+            self.err(
+                source,
+                Location::default(),
+                format!("malformed Bundle: {e}"),
+            )
+        })?;
         let btype = bundle.kind.as_deref().unwrap_or("");
         match btype {
             "transaction" | "batch" | "collection" | "document" => {}
@@ -200,7 +208,11 @@ impl InputOptions {
             }
             "" => return Err(self.err(source, field_at("type"), "Bundle has no type")),
             other => {
-                return Err(self.err(source, field_at("type"), format!("unknown Bundle type '{other}'")));
+                return Err(self.err(
+                    source,
+                    field_at("type"),
+                    format!("unknown Bundle type '{other}'"),
+                ));
             }
         }
         let mut out = Vec::with_capacity(bundle.entry.len());
@@ -211,14 +223,14 @@ impl InputOptions {
                 line: None,
                 field: Some(f.to_owned()),
             };
-            if let Some(url) = e.full_url.as_deref() {
-                if let Some(prev) = seen_urls.insert(url, i) {
-                    return Err(self.err(
-                        source,
-                        loc("fullUrl"),
-                        format!("duplicate fullUrl {url} (also entry {prev})"),
-                    ));
-                }
+            if let Some(url) = e.full_url.as_deref()
+                && let Some(prev) = seen_urls.insert(url, i)
+            {
+                return Err(self.err(
+                    source,
+                    loc("fullUrl"),
+                    format!("duplicate fullUrl {url} (also entry {prev})"),
+                ));
             }
             let method = e.request.as_ref().and_then(|r| r.method.as_deref());
             if let Some(m) = method
@@ -239,7 +251,14 @@ impl InputOptions {
                 .and_then(|r| r.url.as_deref())
                 .and_then(|u| u.split_once('/').map(|(_, id)| id.to_owned()))
                 .filter(|id| !id.contains(['/', '?']));
-            out.push(self.parse_resource(source, res, Some(i), e.full_url.clone(), url_id, false)?);
+            out.push(self.parse_resource(
+                source,
+                res,
+                Some(i),
+                e.full_url.clone(),
+                url_id,
+                false,
+            )?);
         }
         if out.is_empty() {
             return Err(self.err(source, field_at("entry"), "Bundle has no entries"));
@@ -256,7 +275,10 @@ impl InputOptions {
                 if p.kind == "Bundle" {
                     return Err(self.err(
                         source,
-                        Location { line: Some(i + 1), ..Default::default() },
+                        Location {
+                            line: Some(i + 1),
+                            ..Default::default()
+                        },
                         "NDJSON lines must be single resources, not Bundles",
                     ));
                 }
@@ -286,16 +308,25 @@ impl InputOptions {
         };
         let kind = match obj.get("resourceType") {
             Some(Value::String(k)) => k.clone(),
-            Some(_) => return Err(self.err(source, loc("resourceType"), "resourceType must be a string")),
+            Some(_) => {
+                return Err(self.err(source, loc("resourceType"), "resourceType must be a string"));
+            }
             None => return Err(self.err(source, loc("resourceType"), "missing resourceType")),
         };
         if !is_r4_resource_type(&kind) {
-            return Err(self.err(source, loc("resourceType"), format!("unknown FHIR R4 resourceType '{kind}'")));
+            return Err(self.err(
+                source,
+                loc("resourceType"),
+                format!("unknown FHIR R4 resourceType '{kind}'"),
+            ));
         }
         let id = match obj.get("id") {
             Some(Value::String(id)) => id.clone(),
             Some(_) => return Err(self.err(source, loc("id"), "id must be a string")),
-            None => match full_url.as_deref().and_then(|u| u.strip_prefix("urn:uuid:")) {
+            None => match full_url
+                .as_deref()
+                .and_then(|u| u.strip_prefix("urn:uuid:"))
+            {
                 Some(uuid) => uuid.to_owned(),
                 None => match url_id {
                     Some(id) => id,
@@ -390,7 +421,9 @@ impl InputOptions {
             }
             // A logical reference by identifier names the resident directly.
             if let Some(ident) = r.get("identifier")
-                && r.get("type").and_then(Value::as_str).is_none_or(|t| t == "Patient")
+                && r.get("type")
+                    .and_then(Value::as_str)
+                    .is_none_or(|t| t == "Patient")
                 && let (Some(system), Some(value)) = (
                     ident.get("system").and_then(Value::as_str),
                     ident.get("value").and_then(Value::as_str),
@@ -444,7 +477,10 @@ impl InputOptions {
         };
         let mut parts = trimmed.rsplit('/');
         let (Some(id), Some(kind)) = (parts.next(), parts.next()) else {
-            return Err((path.to_owned(), format!("'{reference}' is not a FHIR reference")));
+            return Err((
+                path.to_owned(),
+                format!("'{reference}' is not a FHIR reference"),
+            ));
         };
         if kind != "Patient" {
             return Ok(ResidentRef::None);
@@ -453,7 +489,10 @@ impl InputOptions {
             return Ok(ResidentRef::Known(ps, scope));
         }
         if !is_fhir_id(id) {
-            return Err((path.to_owned(), format!("'{reference}' is not a FHIR reference")));
+            return Err((
+                path.to_owned(),
+                format!("'{reference}' is not a FHIR reference"),
+            ));
         }
         Ok(ResidentRef::Stored {
             patient_id: id.to_owned(),
@@ -517,7 +556,14 @@ fn uuid_v4() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 /// Clinically relevant time of a resource, in the first of these fields it has.

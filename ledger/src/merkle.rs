@@ -76,7 +76,7 @@ fn split_point(n: u64) -> u64 {
 /// otherwise a left complete subtree plus the recursion down the right edge (O(log n) reads).
 pub fn subtree_hash<S: NodeSource>(src: &S, start: u64, size: u64) -> Result<Hash, S::Error> {
     debug_assert!(size >= 1);
-    if size.is_power_of_two() && start % size == 0 {
+    if size.is_power_of_two() && start.is_multiple_of(size) {
         return src.node(size.trailing_zeros() as u8, start / size);
     }
     let k = split_point(size);
@@ -484,7 +484,10 @@ mod frontier_tests {
             assert_eq!(Frontier::load(&src, n).expect("load"), f);
             assert_eq!(root_from(&src, n).expect("root"), f.root());
             let proof = inclusion_proof_from(&src, i as u64 / 2, n).expect("proof");
-            assert_eq!(proof, inclusion_proof(&leaves[..=i], i as u64 / 2).expect("ref"));
+            assert_eq!(
+                proof,
+                inclusion_proof(&leaves[..=i], i as u64 / 2).expect("ref")
+            );
         }
         // 300 leaves make 300 + 150 + 75 + 37 + 18 + 9 + 4 + 2 + 1 complete subtrees.
         assert_eq!(nodes.len(), 596);

@@ -90,7 +90,9 @@ impl NoteVerifier {
             .map_err(|_| NoteError::BadVerifierKey("not a valid Ed25519 point"))?;
         let v = Self::new(name, key)?;
         if v.key_id != id {
-            return Err(NoteError::BadVerifierKey("key id does not match name and key"));
+            return Err(NoteError::BadVerifierKey(
+                "key id does not match name and key",
+            ));
         }
         Ok(v)
     }
@@ -100,7 +102,9 @@ impl NoteVerifier {
         let (body, sigs) = split_note(note)?;
         for line in sigs.lines() {
             let Some(rest) = line.strip_prefix(SIG_PREFIX) else {
-                return Err(NoteError::Malformed("signature line does not start with an em dash"));
+                return Err(NoteError::Malformed(
+                    "signature line does not start with an em dash",
+                ));
             };
             let Some((name, sig)) = rest.split_once(' ') else {
                 return Err(NoteError::Malformed("signature line has no space"));
@@ -153,7 +157,9 @@ fn split_note(note: &str) -> Result<(&str, &str), NoteError> {
     };
     let (body, sigs) = (&note[..=pos], &note[pos + 2..]);
     if !note.ends_with('\n') || sigs.is_empty() {
-        return Err(NoteError::Malformed("note does not end with a signature line"));
+        return Err(NoteError::Malformed(
+            "note does not end with a signature line",
+        ));
     }
     Ok((body, sigs))
 }
@@ -209,7 +215,9 @@ impl NoteSigner {
             .ok_or(NoteError::BadSignerKey("does not start with PRIVATE+KEY+"))?;
         let mut parts = rest.splitn(3, '+');
         let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(NoteError::BadSignerKey("want PRIVATE+KEY+<name>+<id>+<key>"));
+            return Err(NoteError::BadSignerKey(
+                "want PRIVATE+KEY+<name>+<id>+<key>",
+            ));
         };
         let raw = B64
             .decode(key)
@@ -222,7 +230,9 @@ impl NoteSigner {
         };
         let signer = Self::new(name, SigningKey::from_bytes(&seed))?;
         if format!("{:08x}", signer.verifier.key_id) != id {
-            return Err(NoteError::BadSignerKey("key id does not match name and key"));
+            return Err(NoteError::BadSignerKey(
+                "key id does not match name and key",
+            ));
         }
         Ok(signer)
     }
@@ -253,7 +263,12 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The C2SP `tlog-checkpoint` body: `<origin>\n<size>\n<base64 root>\n`.
     pub fn body(&self) -> String {
-        format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root))
+        format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            B64.encode(self.root)
+        )
     }
 
     /// Parses a checkpoint body (extension lines after the root are allowed and ignored).
@@ -297,18 +312,32 @@ mod tests {
         // Many keys' base64 contains '+'; the text forms must still parse.
         for seed in 0..64u8 {
             let k = NoteSigner::new("n", SigningKey::from_bytes(&[seed; 32])).expect("name");
-            assert_eq!(NoteVerifier::parse(&k.verifier().to_string()).as_ref(), Ok(k.verifier()));
+            assert_eq!(
+                NoteVerifier::parse(&k.verifier().to_string()).as_ref(),
+                Ok(k.verifier())
+            );
             let back = NoteSigner::from_secret_text(&k.to_secret_text()).expect("secret");
             assert_eq!(back.verifier(), k.verifier());
         }
-        let cp = Checkpoint { origin: "example.com/log".into(), size: 42, root: [9; 32] };
+        let cp = Checkpoint {
+            origin: "example.com/log".into(),
+            size: 42,
+            root: [9; 32],
+        };
         let note = s.sign(&cp.body());
         let v = NoteVerifier::parse(&s.verifier().to_string()).expect("verifier text");
         assert_eq!(Checkpoint::open_signed(&note, &v).expect("valid"), cp);
         let tampered = note.replacen("42", "43", 1);
-        assert!(matches!(v.verify(&tampered), Err(NoteError::BadSignature { .. })));
-        let other = NoteSigner::new("example.com/log", SigningKey::from_bytes(&[4; 32])).expect("name");
-        assert!(matches!(other.verifier().verify(&note), Err(NoteError::NoSignature { .. })));
+        assert!(matches!(
+            v.verify(&tampered),
+            Err(NoteError::BadSignature { .. })
+        ));
+        let other =
+            NoteSigner::new("example.com/log", SigningKey::from_bytes(&[4; 32])).expect("name");
+        assert!(matches!(
+            other.verifier().verify(&note),
+            Err(NoteError::NoSignature { .. })
+        ));
         let again = NoteSigner::from_secret_text(&s.to_secret_text()).expect("secret text");
         assert_eq!(again.verifier(), s.verifier());
     }

@@ -79,7 +79,8 @@ pub enum BundleError {
 
 impl ProofBundle {
     pub fn parse(bytes: &[u8]) -> Result<Self, BundleError> {
-        let b: Self = serde_json::from_slice(bytes).map_err(|e| BundleError::Format(e.to_string()))?;
+        let b: Self =
+            serde_json::from_slice(bytes).map_err(|e| BundleError::Format(e.to_string()))?;
         if b.format != FORMAT {
             return Err(BundleError::Format(format!(
                 "format is '{}', expected '{FORMAT}'",
@@ -101,7 +102,8 @@ impl ProofBundle {
                 pinned: p.to_string(),
             });
         }
-        let cp = Checkpoint::open_signed(&self.checkpoint, &key).map_err(BundleError::Checkpoint)?;
+        let cp =
+            Checkpoint::open_signed(&self.checkpoint, &key).map_err(BundleError::Checkpoint)?;
         if cp.origin != key.name {
             return Err(BundleError::OriginMismatch {
                 checkpoint: cp.origin,
@@ -146,7 +148,10 @@ fn check_record(r: &ProvenRecord, cp: &Checkpoint, failures: &mut Vec<String>) -
     check.id = Some(env.id.clone());
     check.version = Some(env.version);
     if env.origin != cp.origin {
-        fail(format!("envelope origin '{}' is not the checkpoint's", env.origin));
+        fail(format!(
+            "envelope origin '{}' is not the checkpoint's",
+            env.origin
+        ));
     }
     match &r.content {
         None => {}

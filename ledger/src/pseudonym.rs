@@ -147,15 +147,24 @@ mod tests {
         let (pa, sa) = p().of_patient(&a);
         let (pb, sb) = p().of_patient(&b);
         assert_eq!(pa, pb);
-        assert_eq!((sa, sb), (ResidentScope::Consortium, ResidentScope::Consortium));
-        assert_eq!(Some(pa), p().of_identifier(CN_RESIDENT_ID_SYSTEM, "11010519491231002x"));
+        assert_eq!(
+            (sa, sb),
+            (ResidentScope::Consortium, ResidentScope::Consortium)
+        );
+        assert_eq!(
+            Some(pa),
+            p().of_identifier(CN_RESIDENT_ID_SYSTEM, "11010519491231002x")
+        );
     }
 
     #[test]
     fn configured_order_decides_between_systems() {
         let both = json!({"identifier":[{"system":US_SSN_SYSTEM,"value":"999-11-2222"},{"system":CN_RESIDENT_ID_SYSTEM,"value":"110105194912310028"}]});
         let (pseudo, _) = p().of_patient(&both);
-        assert_eq!(Some(pseudo), p().of_identifier(CN_RESIDENT_ID_SYSTEM, "110105194912310028"));
+        assert_eq!(
+            Some(pseudo),
+            p().of_identifier(CN_RESIDENT_ID_SYSTEM, "110105194912310028")
+        );
     }
 
     #[test]
@@ -163,8 +172,13 @@ mod tests {
         let pat = json!({"id":"x","identifier":[{"system":"urn:oid:1.2.3","value":"42"}]});
         let (a, scope) = p().of_patient(&pat);
         assert_eq!(scope, ResidentScope::Institution);
-        let other_origin = Pseudonymizer::new([7; 32], default_resident_systems(), "other/log".into());
-        assert_ne!(a, other_origin.of_patient(&pat).0, "local pseudonyms differ per institution");
+        let other_origin =
+            Pseudonymizer::new([7; 32], default_resident_systems(), "other/log".into());
+        assert_ne!(
+            a,
+            other_origin.of_patient(&pat).0,
+            "local pseudonyms differ per institution"
+        );
         let no_ident = json!({"id":"x"});
         assert_ne!(p().of_patient(&no_ident).0, a);
     }

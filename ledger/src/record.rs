@@ -71,7 +71,10 @@ mod tests {
         };
         let s = String::from_utf8(e.leaf_data().expect("canonical")).expect("utf8");
         assert!(s.starts_with("{\"content_sha256\":\"0000"), "{s}");
-        assert!(s.contains("\"effective\":null,\"id\":\"p1\",\"kind\":\"Patient\""), "{s}");
+        assert!(
+            s.contains("\"effective\":null,\"id\":\"p1\",\"kind\":\"Patient\""),
+            "{s}"
+        );
         let back: Envelope = serde_json::from_str(&s).expect("parse");
         assert_eq!(back, e);
     }

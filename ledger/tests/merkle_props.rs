@@ -113,9 +113,17 @@ fn rfc_6962_test_vectors() {
     ];
     let hashes = leaves(&inputs);
     for (i, want) in roots.iter().enumerate() {
-        assert_eq!(hex::encode(merkle::root(&hashes[..=i])), *want, "size {}", i + 1);
+        assert_eq!(
+            hex::encode(merkle::root(&hashes[..=i])),
+            *want,
+            "size {}",
+            i + 1
+        );
     }
-    assert_eq!(hex::encode(merkle::root(&[])), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    assert_eq!(
+        hex::encode(merkle::root(&[])),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
 }
 
 #[test]
@@ -135,7 +143,10 @@ fn root_and_inclusion_match_reference_for_every_index_up_to_300() {
         }
         assert_eq!(
             merkle::inclusion_proof(l, n as u64),
-            Err(ProofError::IndexOutOfRange { index: n as u64, size: n as u64 })
+            Err(ProofError::IndexOutOfRange {
+                index: n as u64,
+                size: n as u64
+            })
         );
     }
 }
@@ -148,15 +159,25 @@ fn consistency_matches_reference_for_every_pair_up_to_130() {
     for n in 1..=130usize {
         for m in 1..=n {
             let proof = merkle::consistency_proof(&all[..n], m as u64).expect("valid sizes");
-            let want = if m == n { vec![] } else { ref_subproof(m, &all[..n], true) };
+            let want = if m == n {
+                vec![]
+            } else {
+                ref_subproof(m, &all[..n], true)
+            };
             assert_eq!(proof, want, "consistency {m} -> {n}");
             merkle::verify_consistency(m as u64, n as u64, &roots[m], &roots[n], &proof)
                 .unwrap_or_else(|e| panic!("verify {m} -> {n}: {e}"));
             // The old root of a different size never verifies with this proof.
             if m > 1 {
                 assert!(
-                    merkle::verify_consistency(m as u64, n as u64, &roots[m - 1], &roots[n], &proof)
-                        .is_err()
+                    merkle::verify_consistency(
+                        m as u64,
+                        n as u64,
+                        &roots[m - 1],
+                        &roots[n],
+                        &proof
+                    )
+                    .is_err()
                 );
             }
         }
@@ -170,7 +191,10 @@ fn verifiers_reject_degenerate_arguments() {
     let proof = merkle::inclusion_proof(&all, 3).expect("in range");
     assert_eq!(
         merkle::verify_inclusion(10, 10, &all[3], &proof, &root),
-        Err(ProofError::IndexOutOfRange { index: 10, size: 10 })
+        Err(ProofError::IndexOutOfRange {
+            index: 10,
+            size: 10
+        })
     );
     assert!(matches!(
         merkle::verify_inclusion(3, 10, &all[3], &proof[..proof.len() - 1], &root),
@@ -186,7 +210,10 @@ fn verifiers_reject_degenerate_arguments() {
         merkle::verify_consistency(0, 10, &root, &root, &[]),
         Err(ProofError::OldSizeZero)
     );
-    assert_eq!(merkle::consistency_proof(&all, 0), Err(ProofError::OldSizeZero));
+    assert_eq!(
+        merkle::consistency_proof(&all, 0),
+        Err(ProofError::OldSizeZero)
+    );
     assert!(matches!(
         merkle::verify_consistency(11, 10, &root, &root, &[]),
         Err(ProofError::OldSizeLarger { .. })

@@ -23,7 +23,12 @@ fn input() -> InputOptions {
 }
 
 fn open(dir: &tempfile::TempDir) -> Ledger {
-    Ledger::open(&dir.path().join("log.redb"), signer(), StoreOptions::default()).expect("open")
+    Ledger::open(
+        &dir.path().join("log.redb"),
+        signer(),
+        StoreOptions::default(),
+    )
+    .expect("open")
 }
 
 fn bundle(patient_id: &str, ssn: &str, obs: usize) -> Vec<u8> {
@@ -45,22 +50,32 @@ fn bundle(patient_id: &str, ssn: &str, obs: usize) -> Vec<u8> {
         }));
     }
     // json! goes through f64; write the received decimal as a sender would, with its zero.
-    serde_json::to_string(&json!({"resourceType": "Bundle", "type": "transaction", "entry": entries}))
-        .expect("json")
-        .replace("120.5", "120.50")
-        .into_bytes()
+    serde_json::to_string(
+        &json!({"resourceType": "Bundle", "type": "transaction", "entry": entries}),
+    )
+    .expect("json")
+    .replace("120.5", "120.50")
+    .into_bytes()
 }
 
 #[test]
 fn ingest_prove_reopen_and_fsck() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ledger = open(&dir);
-    let prepared = input().prepare("a.json", &bundle("p1", "111-22-3333", 4)).expect("valid");
+    let prepared = input()
+        .prepare("a.json", &bundle("p1", "111-22-3333", 4))
+        .expect("valid");
     let receipt = ledger.submit(prepared).expect("written");
     assert_eq!(receipt.size, 5);
-    assert_eq!(receipt.entries.iter().map(|e| e.index).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
+    assert_eq!(
+        receipt.entries.iter().map(|e| e.index).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 4]
+    );
     let cp = Checkpoint::open_signed(&receipt.checkpoint, ledger.verifier()).expect("signed");
-    assert_eq!((cp.size, cp.root, cp.origin.as_str()), (5, receipt.root, ORIGIN));
+    assert_eq!(
+        (cp.size, cp.root, cp.origin.as_str()),
+        (5, receipt.root, ORIGIN)
+    );
 
     // Every record's stored envelope hashes to its leaf and proves into the checkpoint.
     for i in 0..5 {
@@ -74,7 +89,11 @@ fn ingest_prove_reopen_and_fsck() {
     }
     // The exact received bytes are kept: 120.50 stays 120.50.
     let obs = ledger.record(1).expect("read").expect("present");
-    assert!(String::from_utf8(obs.content.expect("content")).expect("utf8").contains("120.50"));
+    assert!(
+        String::from_utf8(obs.content.expect("content"))
+            .expect("utf8")
+            .contains("120.50")
+    );
     let env: Envelope = serde_json::from_slice(&obs.envelope).expect("envelope");
     assert_eq!(env.effective.as_deref(), Some("2025-01-01T19:04:05Z"));
 
@@ -86,14 +105,21 @@ fn ingest_prove_reopen_and_fsck() {
             "identifier": [{"system": "http://hl7.org/fhir/sid/us-ssn", "value": "111-22-3333"}]}}
     ]});
     let r2 = ledger
-        .submit(input().prepare("b.json", &serde_json::to_vec(&second).expect("json")).expect("valid"))
+        .submit(
+            input()
+                .prepare("b.json", &serde_json::to_vec(&second).expect("json"))
+                .expect("valid"),
+        )
         .expect("written");
     assert_eq!(r2.entries[1].version, 2);
     assert_eq!(ledger.latest("Patient", "p1").expect("read"), Some((2, 6)));
     let p1 = ledger.record(0).expect("read").expect("present");
     let env0: Envelope = serde_json::from_slice(&p1.envelope).expect("envelope");
     let resident = env0.resident_bytes().expect("resident");
-    assert_eq!(ledger.resident_records(&resident).expect("read"), vec![0, 1, 2, 3, 4, 5, 6]);
+    assert_eq!(
+        ledger.resident_records(&resident).expect("read"),
+        vec![0, 1, 2, 3, 4, 5, 6]
+    );
 
     let proof = ledger.consistency_proof(5, 7).expect("proof");
     merkle::verify_consistency(5, 7, &receipt.root, &r2.root, &proof).expect("consistent");
@@ -111,18 +137,38 @@ fn ingest_prove_reopen_and_fsck() {
 fn unresolvable_patient_changes_nothing_and_spares_the_group() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ledger = open(&dir);
-    ledger.submit(input().prepare("a.json", &bundle("p1", "1", 1)).expect("valid")).expect("ok");
+    ledger
+        .submit(
+            input()
+                .prepare("a.json", &bundle("p1", "1", 1))
+                .expect("valid"),
+        )
+        .expect("ok");
     let before = ledger.head().expect("head");
     let orphan = json!({"resourceType": "Observation", "id": "o", "status": "final",
         "code": {"text": "x"}, "subject": {"reference": "Patient/nobody"}});
-    let prepared = input().prepare("orphan.json", &serde_json::to_vec(&orphan).expect("json")).expect("parses");
-    assert!(matches!(prepared.records[0].resident, ResidentRef::Stored { .. }));
+    let prepared = input()
+        .prepare("orphan.json", &serde_json::to_vec(&orphan).expect("json"))
+        .expect("parses");
+    assert!(matches!(
+        prepared.records[0].resident,
+        ResidentRef::Stored { .. }
+    ));
     // Queue the orphan and a good bundle together: one fails, the other lands.
     let bad = ledger.submit_async(prepared);
-    let good = ledger.submit_async(input().prepare("c.json", &bundle("p2", "2", 1)).expect("valid"));
+    let good = ledger.submit_async(
+        input()
+            .prepare("c.json", &bundle("p2", "2", 1))
+            .expect("valid"),
+    );
     let err = bad.blocking_recv().expect("reply").expect_err("refused");
     let msg = err.to_string();
-    assert!(msg.contains("orphan.json") && msg.contains("Patient/nobody") && msg.contains("subject.reference"), "{msg}");
+    assert!(
+        msg.contains("orphan.json")
+            && msg.contains("Patient/nobody")
+            && msg.contains("subject.reference"),
+        "{msg}"
+    );
     assert!(matches!(err, SubmitError::Input(_)));
     let ok = good.blocking_recv().expect("reply").expect("written");
     assert_eq!(ok.size, before.size + 2);
@@ -133,23 +179,44 @@ fn unresolvable_patient_changes_nothing_and_spares_the_group() {
 fn tampered_content_and_nodes_are_named_by_fsck() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ledger = open(&dir);
-    ledger.submit(input().prepare("a.json", &bundle("p1", "1", 6)).expect("valid")).expect("ok");
+    ledger
+        .submit(
+            input()
+                .prepare("a.json", &bundle("p1", "1", 6))
+                .expect("valid"),
+        )
+        .expect("ok");
     let rec = ledger.record(3).expect("read").expect("present");
     let mut content = rec.content.expect("content");
     let pos = content.iter().position(|&b| b == b'5').expect("a digit 5");
     content[pos] = b'6';
-    ledger.overwrite_content_unchecked(3, &content).expect("tamper");
+    ledger
+        .overwrite_content_unchecked(3, &content)
+        .expect("tamper");
     let report = ledger.fsck().expect("fsck");
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
     assert_eq!(report.problems[0].index, Some(3));
     assert!(report.problems[0].what.contains("content hash"));
 
     // A changed interior node is found too, and the store refuses to open on a head mismatch.
-    ledger.overwrite_node_unchecked(1, 2, [0; 32]).expect("tamper");
+    ledger
+        .overwrite_node_unchecked(1, 2, [0; 32])
+        .expect("tamper");
     let report = ledger.fsck().expect("fsck");
-    assert!(report.problems.iter().any(|p| p.index == Some(4) && p.what.contains("level 1")), "{:?}", report.problems);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.index == Some(4) && p.what.contains("level 1")),
+        "{:?}",
+        report.problems
+    );
     drop(ledger);
-    match Ledger::open(&dir.path().join("log.redb"), signer(), StoreOptions::default()) {
+    match Ledger::open(
+        &dir.path().join("log.redb"),
+        signer(),
+        StoreOptions::default(),
+    ) {
         Err(StoreError::Corrupt(msg)) => assert!(msg.contains("does not match"), "{msg}"),
         other => panic!("expected a corrupt store, got {other:?}"),
     }
@@ -161,8 +228,12 @@ fn wrong_key_or_origin_is_refused() {
     drop(open(&dir));
     let path = dir.path().join("log.redb");
     let other_key = NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[9; 32])).expect("name");
-    assert!(matches!(Ledger::open(&path, other_key, StoreOptions::default()), Err(StoreError::WrongKey { .. })));
-    let other_origin = NoteSigner::new("other/log", SigningKey::from_bytes(&[1; 32])).expect("name");
+    assert!(matches!(
+        Ledger::open(&path, other_key, StoreOptions::default()),
+        Err(StoreError::WrongKey { .. })
+    ));
+    let other_origin =
+        NoteSigner::new("other/log", SigningKey::from_bytes(&[1; 32])).expect("name");
     assert!(matches!(
         Ledger::open(&path, other_origin, StoreOptions::default()),
         Err(StoreError::WrongOrigin { .. })
@@ -174,9 +245,23 @@ fn exported_proof_bundle_verifies_and_any_change_fails() {
     use hl_ledger::proof_bundle::ProofBundle;
     let dir = tempfile::tempdir().expect("tempdir");
     let ledger = open(&dir);
-    ledger.submit(input().prepare("a.json", &bundle("p1", "1", 3)).expect("valid")).expect("ok");
-    ledger.submit(input().prepare("b.json", &bundle("p2", "2", 5)).expect("valid")).expect("ok");
-    let env: Envelope = serde_json::from_slice(&ledger.record(4).expect("read").expect("p2").envelope).expect("env");
+    ledger
+        .submit(
+            input()
+                .prepare("a.json", &bundle("p1", "1", 3))
+                .expect("valid"),
+        )
+        .expect("ok");
+    ledger
+        .submit(
+            input()
+                .prepare("b.json", &bundle("p2", "2", 5))
+                .expect("valid"),
+        )
+        .expect("ok");
+    let env: Envelope =
+        serde_json::from_slice(&ledger.record(4).expect("read").expect("p2").envelope)
+            .expect("env");
     let resident = env.resident_bytes().expect("resident");
     let bundle = ledger.export_resident(&resident).expect("export");
     assert_eq!(bundle.records.len(), 6);
@@ -184,13 +269,21 @@ fn exported_proof_bundle_verifies_and_any_change_fails() {
     let parsed = ProofBundle::parse(&bytes).expect("parse");
     let report = parsed.verify(Some(ledger.verifier())).expect("checkable");
     assert!(report.ok(), "{:?}", report.failures);
-    assert!(report.records.iter().all(|r| r.included && r.content_verified));
+    assert!(
+        report
+            .records
+            .iter()
+            .all(|r| r.included && r.content_verified)
+    );
 
     // Change one character of a content value: that record fails, and only on its content.
     let text = String::from_utf8(bytes).expect("utf8");
     let changed = text.replacen("120.50", "121.50", 1);
     assert_ne!(changed, text);
-    let report = ProofBundle::parse(changed.as_bytes()).expect("parse").verify(None).expect("checkable");
+    let report = ProofBundle::parse(changed.as_bytes())
+        .expect("parse")
+        .verify(None)
+        .expect("checkable");
     assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
     assert!(report.failures[0].contains("content does not match"));
 

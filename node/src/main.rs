@@ -85,14 +85,19 @@ fn run(cli: &Cli) -> Result<()> {
                 &a.reference_date,
                 time::macros::format_description!("[year]-[month]-[day]"),
             )
-            .with_context(|| format!("--reference-date '{}' is not YYYY-MM-DD", a.reference_date))?;
+            .with_context(|| {
+                format!("--reference-date '{}' is not YYYY-MM-DD", a.reference_date)
+            })?;
             let opts = synth::SynthOptions {
                 residents: a.residents,
                 seed: a.seed,
                 reference_date,
             };
             let (files, resources) = synth::write_population(&opts, &a.out)?;
-            println!("wrote {files} files with {resources} resources to {}", a.out.display());
+            println!(
+                "wrote {files} files with {resources} resources to {}",
+                a.out.display()
+            );
             Ok(())
         }
         Command::Demo(a) => commands::demo::run(a),

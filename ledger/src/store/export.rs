@@ -27,12 +27,10 @@ impl Ledger {
         let src = TableNodes(&nodes);
         let mut records = Vec::with_capacity(indices.len());
         for &index in indices {
-            let env = envelopes
-                .get(index)?
-                .ok_or(StoreError::BeyondHead {
-                    requested: index,
-                    size: cp.size,
-                })?;
+            let env = envelopes.get(index)?.ok_or(StoreError::BeyondHead {
+                requested: index,
+                size: cp.size,
+            })?;
             let envelope = raw_json(env.value(), index)?;
             let content = match contents.get(index)? {
                 Some(c) => Some(raw_json(c.value(), index)?),

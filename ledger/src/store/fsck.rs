@@ -77,7 +77,10 @@ pub(super) fn run(
         rebuilt.push(leaf, |_, _, _| {});
         match nodes.get(node_key(0, i))? {
             Some(h) if h.value() == leaf => {}
-            Some(_) => report.problem(Some(i), "stored leaf hash differs from the hash of its envelope"),
+            Some(_) => report.problem(
+                Some(i),
+                "stored leaf hash differs from the hash of its envelope",
+            ),
             None => report.problem(Some(i), "leaf hash missing"),
         }
         let env: Envelope = match serde_json::from_slice(env_bytes) {
@@ -91,12 +94,18 @@ pub(super) fn run(
             report.problem(Some(i), "envelope is not in canonical form");
         }
         if env.origin != origin {
-            report.problem(Some(i), format!("envelope origin '{}' is not this log's", env.origin));
+            report.problem(
+                Some(i),
+                format!("envelope origin '{}' is not this log's", env.origin),
+            );
         }
         let key = format!("{}/{}", env.kind, env.id);
         match versions.get((key.as_str(), env.version))? {
             Some(ix) if ix.value() == i => {}
-            _ => report.problem(Some(i), format!("version index does not point at {key} v{}", env.version)),
+            _ => report.problem(
+                Some(i),
+                format!("version index does not point at {key} v{}", env.version),
+            ),
         }
         if let Some(content) = contents.get(i)? {
             report.contents_checked += 1;
@@ -143,7 +152,10 @@ pub(super) fn run(
     }
 
     if rebuilt.root() != head.root {
-        report.problem(None, "root recomputed from the envelopes differs from the stored head");
+        report.problem(
+            None,
+            "root recomputed from the envelopes differs from the stored head",
+        );
     }
     match meta.get(META_CHECKPOINT)? {
         None => report.problem(None, "no checkpoint stored"),

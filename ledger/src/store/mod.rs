@@ -366,9 +366,15 @@ impl Ledger {
 
     /// Replaces a stored tree node without any check. Only for tamper tests.
     #[cfg(feature = "fault-injection")]
-    pub fn overwrite_node_unchecked(&self, level: u8, index: u64, hash: Hash) -> Result<(), StoreError> {
+    pub fn overwrite_node_unchecked(
+        &self,
+        level: u8,
+        index: u64,
+        hash: Hash,
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
-        txn.open_table(NODES)?.insert(node_key(level, index), hash)?;
+        txn.open_table(NODES)?
+            .insert(node_key(level, index), hash)?;
         txn.commit()?;
         Ok(())
     }
@@ -380,7 +386,10 @@ impl Drop for Ledger {
     }
 }
 
-fn read_u64(meta: &impl ReadableTable<&'static str, &'static [u8]>, key: &str) -> Result<u64, StoreError> {
+fn read_u64(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<u64, StoreError> {
     let v = meta
         .get(key)?
         .ok_or_else(|| StoreError::Corrupt(format!("meta '{key}' missing")))?;

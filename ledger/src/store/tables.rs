@@ -117,8 +117,16 @@ mod tests {
 
     #[test]
     fn resource_state_roundtrip() {
-        for resident in [None, Some(([5; 32], ResidentScope::Institution)), Some(([6; 32], ResidentScope::Consortium))] {
-            let s = ResourceState { index: 1 << 40, version: 7, resident };
+        for resident in [
+            None,
+            Some(([5; 32], ResidentScope::Institution)),
+            Some(([6; 32], ResidentScope::Consortium)),
+        ] {
+            let s = ResourceState {
+                index: 1 << 40,
+                version: 7,
+                resident,
+            };
             assert_eq!(ResourceState::decode(&s.encode()), Some(s));
         }
         assert_eq!(ResourceState::decode(&[0; 3]), None);

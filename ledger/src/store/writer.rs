@@ -101,9 +101,10 @@ impl Writer {
                 tracing::error!(error = %e, "group commit failed; nothing of it was written");
                 let msg = e.to_string();
                 for req in group {
-                    let _ = req
-                        .reply
-                        .send(Err(StoreError::Corrupt(format!("write failed: {msg}")).into()));
+                    let _ =
+                        req.reply.send(Err(
+                            StoreError::Corrupt(format!("write failed: {msg}")).into()
+                        ));
                 }
             }
         }

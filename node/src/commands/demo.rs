@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use hl_ledger::pseudonym::CN_RESIDENT_ID_SYSTEM;
 
-use crate::cli::{DemoArgs, ExportArgs, InitArgs, VerifyArgs, JsonArg};
+use crate::cli::{DemoArgs, ExportArgs, InitArgs, JsonArg, VerifyArgs};
 use crate::synth;
 
 pub fn run(a: &DemoArgs) -> Result<()> {
@@ -19,7 +19,10 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     if a.keep {
         let kept = tmp.keep();
         println!("\ndata dir kept at {}", kept.display());
-        println!("try: healthledger --data-dir {} log checkpoint", kept.display());
+        println!(
+            "try: healthledger --data-dir {} log checkpoint",
+            kept.display()
+        );
     }
     result
 }
@@ -48,7 +51,10 @@ fn run_in(root: &Path, a: &DemoArgs) -> Result<()> {
         reference_date: time::macros::date!(2026 - 01 - 01),
     };
     let (files, resources) = synth::write_population(&opts, &synth_dir)?;
-    println!("   {files} bundles, {resources} FHIR resources in {}", synth_dir.display());
+    println!(
+        "   {files} bundles, {resources} FHIR resources in {}",
+        synth_dir.display()
+    );
 
     println!("== 3. ingest (each bundle all or nothing, durable before it is acknowledged)");
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&synth_dir)?
@@ -137,6 +143,10 @@ fn tamper_first_digit(text: &str) -> Option<String> {
     let at = text.find("\"valueQuantity\"")?;
     let digit = text[at..].find(|c: char| c.is_ascii_digit())? + at;
     let mut bytes = text.as_bytes().to_vec();
-    bytes[digit] = if bytes[digit] == b'9' { b'1' } else { bytes[digit] + 1 };
+    bytes[digit] = if bytes[digit] == b'9' {
+        b'1'
+    } else {
+        bytes[digit] + 1
+    };
     String::from_utf8(bytes).ok()
 }

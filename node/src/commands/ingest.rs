@@ -30,7 +30,9 @@ pub fn ingest_files(
     mut on_done: impl FnMut(&FileOutcome),
 ) -> Vec<FileOutcome> {
     let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(files.len().max(1));
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(files.len().max(1));
     let (tx, rx) = mpsc::sync_channel::<Pending>(IN_FLIGHT);
     let mut outcomes: Vec<Option<FileOutcome>> = (0..files.len()).map(|_| None).collect();
     std::thread::scope(|s| {
@@ -55,7 +57,9 @@ pub fn ingest_files(
         for (i, pending) in rx {
             waiting[i] = Some(pending);
             while reported < files.len() {
-                let Some(p) = waiting[reported].take() else { break };
+                let Some(p) = waiting[reported].take() else {
+                    break;
+                };
                 let result = p.and_then(|rx| match rx.blocking_recv() {
                     Ok(Ok(r)) => Ok(r),
                     Ok(Err(e)) => Err(e.to_string()),
@@ -114,10 +118,17 @@ pub fn run(ledger: &Ledger, input: &InputOptions, files: &[PathBuf], json_out: b
                 records += r.entries.len();
                 bar.set_message(records.to_string());
                 if !json_out && !show_bar {
-                    println!("{}: {} records{}", o.file.display(), r.entries.len(), index_range(r));
+                    println!(
+                        "{}: {} records{}",
+                        o.file.display(),
+                        r.entries.len(),
+                        index_range(r)
+                    );
                 }
             }
-            Err(e) => bar.suspend(|| eprintln!("error: {e}")),
+            // A lone file's error is the command's error, printed once by main.
+            Err(e) if files.len() > 1 => bar.suspend(|| eprintln!("error: {e}")),
+            Err(_) => {}
         }
     });
     bar.finish_and_clear();
@@ -153,8 +164,16 @@ pub fn run(ledger: &Ledger, input: &InputOptions, files: &[PathBuf], json_out: b
         }
         print!("{checkpoint}");
     }
+    if let [only] = outcomes.as_slice()
+        && let Err(e) = &only.result
+    {
+        bail!("{e}");
+    }
     if failed > 0 {
-        bail!("{failed} of {} files refused; nothing of them was written", files.len());
+        bail!(
+            "{failed} of {} files refused; nothing of them was written",
+            files.len()
+        );
     }
     Ok(())
 }

@@ -76,9 +76,15 @@ pub fn run(data_dir: &Path, args: &InitArgs) -> Result<Node> {
     let keys = data_dir.join("keys");
     std::fs::create_dir_all(&keys).with_context(|| format!("creating {}", keys.display()))?;
     write_secret(&keys.join("log.key"), &(signer.to_secret_text() + "\n"))?;
-    write_secret(&keys.join("consortium.key"), &(hex::encode(consortium) + "\n"))?;
-    std::fs::write(&config_path, initial_config_text(&args.institution, &origin))
-        .with_context(|| format!("writing {}", config_path.display()))?;
+    write_secret(
+        &keys.join("consortium.key"),
+        &(hex::encode(consortium) + "\n"),
+    )?;
+    std::fs::write(
+        &config_path,
+        initial_config_text(&args.institution, &origin),
+    )
+    .with_context(|| format!("writing {}", config_path.display()))?;
     let node = Node::load(data_dir)?;
     // Create the store now so that a bad key or path shows up at init, not at first ingest.
     node.open_ledger()?.close();

@@ -10,7 +10,8 @@ use crate::cli::VerifyArgs;
 
 /// Checks a bundle; `Err` only when it cannot be checked at all.
 pub fn check(a: &VerifyArgs) -> Result<VerifyReport> {
-    let bytes = std::fs::read(&a.bundle).with_context(|| format!("reading {}", a.bundle.display()))?;
+    let bytes =
+        std::fs::read(&a.bundle).with_context(|| format!("reading {}", a.bundle.display()))?;
     let pinned = match &a.key {
         Some(k) => Some(NoteVerifier::parse(k).context("--key")?),
         None => None,
@@ -46,7 +47,11 @@ pub fn verify(a: &VerifyArgs) -> Result<()> {
                 r.kind.as_deref().unwrap_or("?"),
                 r.id.as_deref().unwrap_or("?"),
                 r.version.map_or("?".into(), |v| v.to_string()),
-                if r.content_verified { "ok" } else { "NOT VERIFIED" },
+                if r.content_verified {
+                    "ok"
+                } else {
+                    "NOT VERIFIED"
+                },
                 if r.included { "ok" } else { "FAILED" },
             );
         }

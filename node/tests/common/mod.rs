@@ -1,0 +1,92 @@
+//! Runs the real `healthledger` binary against a temporary data dir.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Hl {
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub ok: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Self {
+            ok: o.status.success(),
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_healthledger")
+}
+
+/// The third-party FHIR samples beside the repository (`../shared/data/fhir`).
+pub fn shared_fhir() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/fhir");
+    assert!(p.is_dir(), "FHIR samples not found at {}", p.display());
+    p
+}
+
+impl Hl {
+    /// A fresh, initialised data dir.
+    pub fn init() -> Self {
+        let hl = Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        let r = hl.run(&["init", "--institution", "Test Community Health Centre"]);
+        assert!(r.ok, "init failed: {}", r.stderr);
+        hl
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(bin());
+        c.arg("--data-dir").arg(self.data());
+        c.env_remove("HEALTHLEDGER_DATA_DIR");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.cmd()
+            .args(args)
+            .output()
+            .expect("spawn healthledger")
+            .into()
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let r = self.run(&all);
+        assert!(r.ok, "{args:?} failed: {}", r.stderr);
+        serde_json::from_str(&r.stdout).expect("JSON output")
+    }
+
+    /// (size, root) of the current checkpoint.
+    pub fn head(&self) -> (u64, String) {
+        let v = self.json(&["log", "checkpoint"]);
+        (
+            v["size"].as_u64().expect("size"),
+            v["root"].as_str().expect("root").to_owned(),
+        )
+    }
+
+    pub fn write(&self, name: &str, contents: &[u8]) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, contents).expect("write input");
+        p
+    }
+}
