@@ -13,7 +13,12 @@ use clap::{Args, Parser, Subcommand};
 )]
 pub struct Cli {
     /// Data directory (config.toml, keys, ledger.redb).
-    #[arg(long, global = true, env = "HEALTHLEDGER_DATA_DIR", default_value = "healthledger-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "HEALTHLEDGER_DATA_DIR",
+        default_value = "healthledger-data"
+    )]
     pub data_dir: PathBuf,
 
     /// Log filter, e.g. `info` or `hl_ledger=debug`.

@@ -176,7 +176,10 @@ impl Node {
             .extract()
             .with_context(|| format!("reading {}", path.display()))?;
         if config.identity.resident_systems.is_empty() {
-            bail!("{}: identity.resident_systems must not be empty", path.display());
+            bail!(
+                "{}: identity.resident_systems must not be empty",
+                path.display()
+            );
         }
         Ok(Self {
             data_dir: data_dir.to_owned(),
@@ -214,9 +217,8 @@ impl Node {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading consortium key {}", path.display()))?;
         let mut key = [0u8; 32];
-        hex::decode_to_slice(text.trim(), &mut key).with_context(|| {
-            format!("consortium key {} is not 64 hex digits", path.display())
-        })?;
+        hex::decode_to_slice(text.trim(), &mut key)
+            .with_context(|| format!("consortium key {} is not 64 hex digits", path.display()))?;
         Ok(key)
     }
 

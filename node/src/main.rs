@@ -1,16 +1,12 @@
 //! `healthledger`: the HealthLedger node binary.
 
-mod cli;
-mod commands;
-mod config;
-mod synth;
-
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use cli::{Cli, Command, LogCommand, RecordCommand};
-use config::Node;
+use hl_node::cli::{Cli, Command, LogCommand, RecordCommand};
+use hl_node::config::{self, Node};
+use hl_node::{commands, synth};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

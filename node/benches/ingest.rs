@@ -1,0 +1,114 @@
+//! Durable ingest throughput of `synth` data, against a "parse + canonicalize + hash only"
+//! baseline run on the same files with the same threads; then disk bytes per record and peak RSS.
+//!
+//! `cargo bench -p hl-node --bench ingest` — env: HL_BENCH_RESIDENTS (default 2000),
+//! HL_BENCH_SKIP_BASELINE=1 to measure only the durable ingest (for the large runs).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use hl_node::cli::InitArgs;
+use hl_node::commands::{ingest, init};
+use hl_node::synth::{SynthOptions, write_population};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn main() -> anyhow::Result<()> {
+    // `cargo bench` passes `--bench`; this harness takes its settings from the environment.
+    let residents = env_usize("HL_BENCH_RESIDENTS", 2000);
+    let skip_baseline = std::env::var("HL_BENCH_SKIP_BASELINE").is_ok_and(|v| v == "1");
+    let dir = tempfile::tempdir()?;
+    let synth_dir = dir.path().join("synth");
+    let t = Instant::now();
+    let (files, resources) = write_population(
+        &SynthOptions {
+            residents,
+            seed: 1,
+            reference_date: time::macros::date!(2026 - 01 - 01),
+        },
+        &synth_dir,
+    )?;
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&synth_dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    paths.sort();
+    let bytes: u64 = paths.iter().map(|p| std::fs::metadata(p).map_or(0, |m| m.len())).sum();
+    println!(
+        "synth: {residents} residents, {files} files, {resources} resources, {:.1} MiB in {:.1} s",
+        bytes as f64 / 1048576.0,
+        t.elapsed().as_secs_f64()
+    );
+
+    let node = init::run(
+        &dir.path().join("data"),
+        &InitArgs {
+            institution: "Bench Hospital".into(),
+            origin: None,
+            consortium_key: None,
+        },
+    )?;
+    let input = node.input_options()?;
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+
+    let baseline = if skip_baseline {
+        None
+    } else {
+        // Same files, same threads, same read + parse + canonicalize + hash; no store.
+        let t = Instant::now();
+        let next = AtomicUsize::new(0);
+        let done = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    while let Some(p) = paths.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let bytes = std::fs::read(p).expect("read");
+                        let prepared = input.prepare("bench", &bytes).expect("valid");
+                        done.fetch_add(prepared.records.len(), Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        let rate = done.load(Ordering::Relaxed) as f64 / t.elapsed().as_secs_f64();
+        println!("baseline (read + parse + canonicalize + hash, {threads} threads): {rate:.0} records/s");
+        Some(rate)
+    };
+
+    let ledger = node.open_ledger()?;
+    let t = Instant::now();
+    let outcomes = ingest::ingest_files(&ledger, &input, &paths, |_| {});
+    let secs = t.elapsed().as_secs_f64();
+    let mut records = 0;
+    for o in &outcomes {
+        match &o.result {
+            Ok(r) => records += r.entries.len(),
+            Err(e) => anyhow::bail!("{e}"),
+        }
+    }
+    let rate = records as f64 / secs;
+    println!("durable ingest (group commit, fsync per commit): {records} records in {secs:.2} s = {rate:.0} records/s");
+    if let Some(b) = baseline {
+        println!("ratio durable / baseline: {:.2}", rate / b);
+    }
+    ledger.close();
+    let db = std::fs::metadata(node.data_dir.join("ledger.redb"))?.len();
+    println!(
+        "disk: {:.1} MiB ledger.redb, {:.0} bytes/record (input {:.0} bytes/record)",
+        db as f64 / 1048576.0,
+        db as f64 / records as f64,
+        bytes as f64 / records as f64
+    );
+    println!("peak RSS: {:.0} MiB", peak_rss_mib());
+    Ok(())
+}
