@@ -14,23 +14,29 @@ use hl_ledger::{Ledger, StoreOptions};
 use sha2_peer::Sha256 as PeerSha256;
 
 fn leaves() -> u64 {
-    std::env::var("HL_BENCH_LEAVES").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000)
+    std::env::var("HL_BENCH_LEAVES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000)
 }
 
 /// A ledger of `n` small records, written in large group commits.
 fn build_ledger(dir: &std::path::Path, n: u64) -> Ledger {
     let signer = NoteSigner::new("bench/log", SigningKey::from_bytes(&[1; 32])).expect("name");
-    let ledger = Ledger::open(&dir.join("bench.redb"), signer, StoreOptions::default()).expect("open");
+    let ledger =
+        Ledger::open(&dir.join("bench.redb"), signer, StoreOptions::default()).expect("open");
     let batch = 50_000;
     let mut i = 0;
     while i < n {
         let records = (i..(i + batch).min(n))
             .map(|k| {
-                let content = format!("{{\"resourceType\":\"Basic\",\"id\":\"b{k}\"}}").into_bytes();
+                let content =
+                    format!("{{\"resourceType\":\"Basic\",\"id\":\"b{k}\"}}").into_bytes();
                 PreparedRecord {
                     kind: "Basic".into(),
                     id: format!("b{k}"),
-                    content_sha256: hl_ledger::canonical::canonical_sha256_of_json(&content).expect("json"),
+                    content_sha256: hl_ledger::canonical::canonical_sha256_of_json(&content)
+                        .expect("json"),
                     content,
                     effective: None,
                     resident: ResidentRef::None,
@@ -38,7 +44,12 @@ fn build_ledger(dir: &std::path::Path, n: u64) -> Ledger {
                 }
             })
             .collect();
-        ledger.submit(Prepared { source_name: "bench".into(), records }).expect("write");
+        ledger
+            .submit(Prepared {
+                source_name: "bench".into(),
+                records,
+            })
+            .expect("write");
         i += batch;
     }
     ledger
@@ -54,7 +65,10 @@ fn proofs(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let started = std::time::Instant::now();
     let ledger = build_ledger(dir.path(), n);
-    eprintln!("built a {n}-leaf store in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "built a {n}-leaf store in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let head = ledger.head().expect("head");
 
     let mut group = c.benchmark_group(format!("inclusion_{n}"));
@@ -94,7 +108,11 @@ fn proofs(c: &mut Criterion) {
         peer.push(ledger.record(i).expect("read").expect("record").envelope);
     }
     let peer_root = peer.root();
-    assert_eq!(peer_root.as_bytes().as_slice(), head.root.as_slice(), "both trees are RFC 9162");
+    assert_eq!(
+        peer_root.as_bytes().as_slice(),
+        head.root.as_slice(),
+        "both trees are RFC 9162"
+    );
     group.bench_function("ct_merkle_memory_prove", |b| {
         b.iter(|| {
             k += 1;
@@ -104,14 +122,20 @@ fn proofs(c: &mut Criterion) {
     let peer_samples: Vec<_> = (0..1024)
         .map(|s| {
             let i = index_at(s, n) as usize;
-            (i, peer.get(i).expect("leaf").clone(), peer.prove_inclusion(i))
+            (
+                i,
+                peer.get(i).expect("leaf").clone(),
+                peer.prove_inclusion(i),
+            )
         })
         .collect();
     group.bench_function("ct_merkle_verify", |b| {
         b.iter(|| {
             s = (s + 1) % peer_samples.len();
             let (i, val, proof) = &peer_samples[s];
-            peer_root.verify_inclusion(val, *i as u64, proof).expect("valid");
+            peer_root
+                .verify_inclusion(val, *i as u64, proof)
+                .expect("valid");
         })
     });
     group.finish();

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::canonical::{canonical_sha256_of_json, to_canonical};
+use crate::canonical::canonical_sha256_of_json;
 use crate::merkle::{self, Hash};
 use crate::note::{Checkpoint, NoteVerifier};
 use crate::record::Envelope;
@@ -161,13 +161,7 @@ fn check_record(r: &ProvenRecord, cp: &Checkpoint, failures: &mut Vec<String>) -
             Err(e) => fail(format!("content: {e}")),
         },
     }
-    let leaf = match to_canonical(&env) {
-        Ok(bytes) => merkle::leaf_hash(&bytes),
-        Err(e) => {
-            fail(format!("envelope: {e}"));
-            return check;
-        }
-    };
+    let leaf = merkle::leaf_hash(&env.leaf_data());
     let proof: Result<Vec<Hash>, _> = r.proof.iter().map(|h| decode_hash(h)).collect();
     match proof {
         Err(e) => fail(format!("proof: {e}")),

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::canonical::{CanonicalError, to_canonical};
+use crate::canonical::write_string;
 use crate::pseudonym::ResidentScope;
 
 /// Envelope format version.
@@ -37,9 +37,44 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// The leaf data: RFC 8785 canonical JSON of the envelope.
-    pub fn leaf_data(&self) -> Result<Vec<u8>, CanonicalError> {
-        to_canonical(self)
+    /// The leaf data: RFC 8785 canonical JSON of the envelope, written field by field in
+    /// RFC 8785 key order (this runs once per record on the writer thread).
+    pub fn leaf_data(&self) -> Vec<u8> {
+        fn opt(out: &mut Vec<u8>, v: Option<&str>) {
+            match v {
+                Some(s) => write_string(s, out),
+                None => out.extend_from_slice(b"null"),
+            }
+        }
+        let mut out = Vec::with_capacity(384);
+        out.extend_from_slice(b"{\"content_sha256\":");
+        write_string(&self.content_sha256, &mut out);
+        out.extend_from_slice(b",\"effective\":");
+        opt(&mut out, self.effective.as_deref());
+        out.extend_from_slice(b",\"id\":");
+        write_string(&self.id, &mut out);
+        out.extend_from_slice(b",\"kind\":");
+        write_string(&self.kind, &mut out);
+        out.extend_from_slice(b",\"origin\":");
+        write_string(&self.origin, &mut out);
+        out.extend_from_slice(b",\"recorded\":");
+        write_string(&self.recorded, &mut out);
+        out.extend_from_slice(b",\"resident\":");
+        opt(&mut out, self.resident.as_deref());
+        out.extend_from_slice(b",\"resident_scope\":");
+        opt(
+            &mut out,
+            self.resident_scope.map(|s| match s {
+                ResidentScope::Consortium => "consortium",
+                ResidentScope::Institution => "institution",
+            }),
+        );
+        out.extend_from_slice(b",\"schema\":");
+        write_string(&self.schema, &mut out);
+        out.extend_from_slice(
+            format!(",\"v\":{},\"version\":{}}}", self.v, self.version).as_bytes(),
+        );
+        out
     }
 
     pub fn resident_bytes(&self) -> Option<[u8; 32]> {
@@ -53,6 +88,24 @@ impl Envelope {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn leaf_data_matches_the_reference_canonicalizer(
+            strings in proptest::collection::vec("\\PC{0,20}", 6),
+            opt in proptest::collection::vec(proptest::option::of("\\PC{0,20}"), 2),
+            scope in proptest::option::of(prop_oneof![Just(ResidentScope::Consortium), Just(ResidentScope::Institution)]),
+            v: u32, version: u32,
+        ) {
+            let e = Envelope {
+                v, origin: strings[0].clone(), schema: strings[1].clone(), kind: strings[2].clone(),
+                id: strings[3].clone(), version, resident: opt[0].clone(), resident_scope: scope,
+                effective: opt[1].clone(), recorded: strings[4].clone(), content_sha256: strings[5].clone(),
+            };
+            prop_assert_eq!(e.leaf_data(), serde_json_canonicalizer::to_vec(&e).expect("reference"));
+        }
+    }
 
     #[test]
     fn leaf_data_is_canonical_and_stable() {
@@ -69,7 +122,11 @@ mod tests {
             recorded: "2026-01-01T00:00:00Z".into(),
             content_sha256: "00".repeat(32),
         };
-        let s = String::from_utf8(e.leaf_data().expect("canonical")).expect("utf8");
+        let s = String::from_utf8(e.leaf_data()).expect("utf8");
+        assert_eq!(
+            s.as_bytes(),
+            serde_json_canonicalizer::to_vec(&e).expect("reference")
+        );
         assert!(s.starts_with("{\"content_sha256\":\"0000"), "{s}");
         assert!(
             s.contains("\"effective\":null,\"id\":\"p1\",\"kind\":\"Patient\""),

@@ -74,7 +74,7 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Verify(a) => commands::verify::verify(a),
         Command::Fsck(j) => {
             let node = Node::load(dir)?;
-            commands::verify::fsck(&node.open_ledger()?, j.json)
+            commands::verify::fsck(&node, j.json)
         }
         Command::Synth(a) => {
             let reference_date = time::Date::parse(

@@ -11,9 +11,6 @@
 //! resident, and only `+ - * /` touch floats (no `ln`/`cos`, whose last bit may differ between
 //! platforms' libm), so the same inputs give the same bytes everywhere.
 
-// Until the CLI subcommand in main.rs calls into this module, only its tests do.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -951,10 +948,10 @@ fn resident_with(inst: &Institution, opts: &SynthOptions, n: usize) -> SynthFile
             _ => (0.42, 0.15),
         };
         for (prog, p) in [(Prog::Htn, p_htn), (Prog::T2d, p_t2d)] {
-            if r.rng.gen_bool(p) {
-                if let Some(programme) = r.enrol(prog) {
-                    programmes.push(programme);
-                }
+            if r.rng.gen_bool(p)
+                && let Some(programme) = r.enrol(prog)
+            {
+                programmes.push(programme);
             }
         }
     }
@@ -1168,6 +1165,11 @@ impl Resident<'_> {
         for k in 0..count {
             let d = &drugs[(first + k) % drugs.len()];
             let statement = uuid(&mut self.rng);
+            let route_zh = if d.route == ORAL {
+                "口服"
+            } else {
+                "皮下注射"
+            };
             let times = match d.per_day {
                 1 => "每日一次",
                 2 => "每日两次",
@@ -1190,7 +1192,7 @@ impl Resident<'_> {
                     "informationSource": {"reference": self.family_doctor},
                     "reasonReference": [{"reference": condition}],
                     "dosage": [{
-                        "text": format!("{} {} {}", d.dose, d.unit, times),
+                        "text": format!("{} {} {} {}", d.dose, d.unit, times, route_zh),
                         "timing": {"repeat": {"frequency": d.per_day, "period": 1, "periodUnit": "d"}},
                         "route": {"coding": [{
                             "system": "http://snomed.info/sct",
@@ -1280,7 +1282,7 @@ impl Resident<'_> {
                 };
                 self.quantity_obs(&enc, 1, FBG, fixed(fbg, 1));
                 // HbA1c twice a year.
-                if visit % 2 == 0 {
+                if visit.is_multiple_of(2) {
                     let a1c = if controlled {
                         clamp(self.normal(6.6, 0.4), 5.8, 7.4)
                     } else {
@@ -1294,14 +1296,19 @@ impl Resident<'_> {
     }
 
     fn health_checks(&mut self, programmes: &[Programme]) {
-        let at_65 = add_months(self.birth, 65 * 12);
-        let first = self.window_start;
-        let mut date = self.day_between(first, first + Duration::days(180));
+        // Due from the 65th birthday or from enrolment in a chronic-disease programme.
+        let eligible = programmes
+            .iter()
+            .map(|p| p.enrolled)
+            .fold(add_months(self.birth, 65 * 12), Date::min);
+        let mut date = if eligible <= self.window_start {
+            let start = self.window_start;
+            self.day_between(start, start + Duration::days(180))
+        } else {
+            self.day_between(eligible, eligible + Duration::days(60))
+        };
         while date <= self.reference {
-            let eligible = date >= at_65 || programmes.iter().any(|p| p.enrolled <= date);
-            if eligible {
-                self.health_check(date, programmes);
-            }
+            self.health_check(date, programmes);
             // At most 364 days apart, so the last check is within the last 12 months.
             date += Duration::days(self.rng.gen_range(330..=364));
         }
@@ -2062,71 +2069,5 @@ mod tests {
             ..o
         };
         assert!(write_population(&bad, dir.path()).is_err());
-    }
-
-    #[test]
-    #[ignore]
-    fn tmp_stats() {
-        let o = SynthOptions {
-            residents: 4_000,
-            seed: 42,
-            reference_date: date!(2025 - 06 - 30),
-        };
-        let inst = Institution::new(o.seed);
-        let t = std::time::Instant::now();
-        let mut total = 0usize;
-        let mut bytes = 0usize;
-        for n in 0..o.residents {
-            let f = resident_with(&inst, &o, n);
-            total += f.resources;
-            bytes += f.json.len();
-        }
-        let el = t.elapsed().as_secs_f64();
-        eprintln!(
-            "residents {} resources {} avg {:.2} bytes/res {:.0} time {:.3}s => {:.0} resources/s single thread",
-            o.residents,
-            total,
-            total as f64 / o.residents as f64,
-            bytes as f64 / total as f64,
-            el,
-            total as f64 / el
-        );
-        let mut kinds = std::collections::BTreeMap::new();
-        let mut ids = std::collections::BTreeMap::new();
-        for n in 0..2000 {
-            let b: Value = serde_json::from_slice(&resident_with(&inst, &o, n).json).unwrap();
-            for e in b["entry"].as_array().unwrap() {
-                *kinds
-                    .entry(e["resource"]["resourceType"].as_str().unwrap().to_owned())
-                    .or_insert(0) += 1;
-            }
-        }
-        eprintln!("{kinds:?}");
-        for n in 0..o.residents {
-            let b: Value = serde_json::from_slice(&resident_with(&inst, &o, n).json).unwrap();
-            let v = b["entry"][0]["resource"]["identifier"][0]["value"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            *ids.entry(v).or_insert(0) += 1;
-        }
-        eprintln!(
-            "duplicate ids among {}: {}",
-            o.residents,
-            ids.values().filter(|&&c| c > 1).count()
-        );
-        let dir = std::path::Path::new("/tmp/synth-out");
-        let _ = std::fs::remove_dir_all(dir);
-        let o2 = SynthOptions {
-            residents: 20_000,
-            ..o
-        };
-        let t = std::time::Instant::now();
-        let (f, r) = write_population(&o2, dir).unwrap();
-        let el = t.elapsed().as_secs_f64();
-        eprintln!(
-            "write_population {f} files {r} resources {el:.3}s => {:.0} resources/s",
-            r as f64 / el
-        );
     }
 }

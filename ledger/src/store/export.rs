@@ -21,19 +21,23 @@ impl Ledger {
         let checkpoint = String::from_utf8(cp_bytes.value().to_vec())
             .map_err(|_| StoreError::Corrupt("stored checkpoint is not UTF-8".into()))?;
         let cp = Checkpoint::open_signed(&checkpoint, &self.verifier)?;
-        let envelopes = txn.open_table(ENVELOPES)?;
-        let contents = txn.open_table(CONTENTS)?;
+        let stored = txn.open_table(RECORDS)?;
         let nodes = txn.open_table(NODES)?;
-        let src = TableNodes(&nodes);
+        let src = TableNodes {
+            nodes: &nodes,
+            records: &stored,
+        };
         let mut records = Vec::with_capacity(indices.len());
         for &index in indices {
-            let env = envelopes.get(index)?.ok_or(StoreError::BeyondHead {
+            let value = stored.get(index)?.ok_or(StoreError::BeyondHead {
                 requested: index,
                 size: cp.size,
             })?;
-            let envelope = raw_json(env.value(), index)?;
-            let content = match contents.get(index)? {
-                Some(c) => Some(raw_json(c.value(), index)?),
+            let (env, content) = decode_record(value.value())
+                .ok_or_else(|| StoreError::Corrupt(format!("record {index} is malformed")))?;
+            let envelope = raw_json(env, index)?;
+            let content = match content {
+                Some(c) => Some(raw_json(c, index)?),
                 None => None,
             };
             let proof = merkle::inclusion_proof_from(&src, index, cp.size)?;

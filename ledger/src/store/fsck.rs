@@ -4,7 +4,7 @@ use redb::{ReadTransaction, ReadableTable};
 
 use super::tables::*;
 use super::{StoreError, read_head};
-use crate::canonical::{canonical_sha256_of_json, to_canonical};
+use crate::canonical::canonical_sha256_of_json;
 use crate::merkle::{self, Frontier};
 use crate::note::{Checkpoint, NoteVerifier};
 use crate::record::Envelope;
@@ -55,8 +55,7 @@ pub(super) fn run(
 ) -> Result<FsckReport, StoreError> {
     let meta = txn.open_table(META)?;
     let head = read_head(&meta)?;
-    let envelopes = txn.open_table(ENVELOPES)?;
-    let contents = txn.open_table(CONTENTS)?;
+    let records = txn.open_table(RECORDS)?;
     let nodes = txn.open_table(NODES)?;
     let versions = txn.open_table(VERSIONS)?;
     let mut report = FsckReport {
@@ -64,24 +63,37 @@ pub(super) fn run(
         ..Default::default()
     };
 
-    // Leaves and contents, rebuilding the tree from the leaves as we go.
+    // Leaves and contents, rebuilding the tree from the leaves as we go; each pair of leaves
+    // is checked against the stored level-1 node above it.
     let mut rebuilt = Frontier::empty();
+    let mut left_leaf = None;
     for i in 0..head.size {
-        let Some(env_bytes) = envelopes.get(i)? else {
-            report.problem(Some(i), "envelope missing");
+        let Some(value) = records.get(i)? else {
+            report.problem(Some(i), "record missing");
             continue;
         };
-        let env_bytes = env_bytes.value();
+        let Some((env_bytes, content)) = decode_record(value.value()) else {
+            report.problem(Some(i), "record is malformed");
+            continue;
+        };
         report.records_checked += 1;
         let leaf = merkle::leaf_hash(env_bytes);
         rebuilt.push(leaf, |_, _, _| {});
-        match nodes.get(node_key(0, i))? {
-            Some(h) if h.value() == leaf => {}
-            Some(_) => report.problem(
-                Some(i),
-                "stored leaf hash differs from the hash of its envelope",
-            ),
-            None => report.problem(Some(i), "leaf hash missing"),
+        if i % 2 == 0 {
+            left_leaf = Some(leaf);
+        } else if let Some(left) = left_leaf.take() {
+            match nodes.get(node_key(1, i / 2))? {
+                Some(h) if h.value() == merkle::node_hash(&left, &leaf) => {}
+                Some(_) => report.problem(
+                    Some(i - 1),
+                    format!(
+                        "records {} and {i} do not hash to the stored tree node (level 1, index {})",
+                        i - 1,
+                        i / 2
+                    ),
+                ),
+                None => report.problem(Some(i - 1), format!("tree node (level 1, index {}) missing", i / 2)),
+            }
         }
         let env: Envelope = match serde_json::from_slice(env_bytes) {
             Ok(e) => e,
@@ -90,7 +102,7 @@ pub(super) fn run(
                 continue;
             }
         };
-        if to_canonical(&env).ok().as_deref() != Some(env_bytes) {
+        if env.leaf_data() != env_bytes {
             report.problem(Some(i), "envelope is not in canonical form");
         }
         if env.origin != origin {
@@ -100,16 +112,16 @@ pub(super) fn run(
             );
         }
         let key = format!("{}/{}", env.kind, env.id);
-        match versions.get((key.as_str(), env.version))? {
-            Some(ix) if ix.value() == i => {}
+        match versions.get((resource_key(&env.kind, &env.id), env.version))? {
+            Some(v) if ResourceState::decode(v.value()).is_some_and(|s| s.index == i) => {}
             _ => report.problem(
                 Some(i),
                 format!("version index does not point at {key} v{}", env.version),
             ),
         }
-        if let Some(content) = contents.get(i)? {
+        if let Some(content) = content {
             report.contents_checked += 1;
-            match canonical_sha256_of_json(content.value()) {
+            match canonical_sha256_of_json(content) {
                 Ok(h) if hex::encode(h) == env.content_sha256 => {}
                 Ok(h) => report.problem(
                     Some(i),
@@ -137,7 +149,8 @@ pub(super) fn run(
             );
             continue;
         }
-        if level == 0 {
+        if level <= 1 {
+            // Level 0 is not stored; level 1 was checked against the records above.
             continue;
         }
         let l = nodes.get(node_key(level - 1, 2 * index))?;

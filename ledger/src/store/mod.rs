@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use redb::{Database, ReadableDatabase, ReadableTable};
 
 pub use fsck::{FsckProblem, FsckReport};
 use tables::*;
@@ -245,24 +245,22 @@ impl Ledger {
     /// One record by leaf index.
     pub fn record(&self, index: u64) -> Result<Option<StoredRecord>, StoreError> {
         let txn = self.read()?;
-        let env = txn.open_table(ENVELOPES)?;
-        let Some(e) = env.get(index)? else {
+        let records = txn.open_table(RECORDS)?;
+        let Some(v) = records.get(index)? else {
             return Ok(None);
         };
-        let contents = txn.open_table(CONTENTS)?;
-        let content = contents.get(index)?.map(|c| c.value().to_vec());
+        let (envelope, content) = decode_record(v.value())
+            .ok_or_else(|| StoreError::Corrupt(format!("record {index} is malformed")))?;
         Ok(Some(StoredRecord {
             index,
-            envelope: e.value().to_vec(),
-            content,
+            envelope: envelope.to_vec(),
+            content: content.map(<[u8]>::to_vec),
         }))
     }
 
     /// The leaf hash of record `index`.
     pub fn leaf_hash(&self, index: u64) -> Result<Option<Hash>, StoreError> {
-        let txn = self.read()?;
-        let nodes = txn.open_table(NODES)?;
-        Ok(nodes.get(node_key(0, index))?.map(|h| h.value()))
+        Ok(self.record(index)?.map(|r| merkle::leaf_hash(&r.envelope)))
     }
 
     /// Root of the tree of the first `size` leaves (O(log n) reads).
@@ -275,8 +273,12 @@ impl Ledger {
                 size: head.size,
             });
         }
-        let nodes = txn.open_table(NODES)?;
-        Ok(merkle::root_from(&TableNodes(&nodes), size)?)
+        let (nodes, records) = (txn.open_table(NODES)?, txn.open_table(RECORDS)?);
+        let src = TableNodes {
+            nodes: &nodes,
+            records: &records,
+        };
+        Ok(merkle::root_from(&src, size)?)
     }
 
     /// Inclusion proof of leaf `index` in the tree of `size` leaves (O(log n) reads).
@@ -289,12 +291,12 @@ impl Ledger {
                 size: head.size,
             });
         }
-        let nodes = txn.open_table(NODES)?;
-        Ok(merkle::inclusion_proof_from(
-            &TableNodes(&nodes),
-            index,
-            size,
-        )?)
+        let (nodes, records) = (txn.open_table(NODES)?, txn.open_table(RECORDS)?);
+        let src = TableNodes {
+            nodes: &nodes,
+            records: &records,
+        };
+        Ok(merkle::inclusion_proof_from(&src, index, size)?)
     }
 
     /// Consistency proof between trees of `old_size` and `new_size` leaves (O(log n) reads).
@@ -307,12 +309,12 @@ impl Ledger {
                 size: head.size,
             });
         }
-        let nodes = txn.open_table(NODES)?;
-        Ok(merkle::consistency_proof_from(
-            &TableNodes(&nodes),
-            old_size,
-            new_size,
-        )?)
+        let (nodes, records) = (txn.open_table(NODES)?, txn.open_table(RECORDS)?);
+        let src = TableNodes {
+            nodes: &nodes,
+            records: &records,
+        };
+        Ok(merkle::consistency_proof_from(&src, old_size, new_size)?)
     }
 
     /// Leaf indices of a resident's records, in log order.
@@ -329,22 +331,20 @@ impl Ledger {
     /// The latest version of `kind/id`: (version, leaf index).
     pub fn latest(&self, kind: &str, id: &str) -> Result<Option<(u32, u64)>, StoreError> {
         let txn = self.read()?;
-        let t = txn.open_table(RESOURCES)?;
-        let key = format!("{kind}/{id}");
-        match t.get(key.as_str())? {
-            None => Ok(None),
-            Some(v) => {
-                let s = ResourceState::decode(v.value())
-                    .ok_or_else(|| StoreError::Corrupt(format!("bad resource state for {key}")))?;
-                Ok(Some((s.version, s.index)))
-            }
-        }
+        let t = txn.open_table(VERSIONS)?;
+        Ok(latest_version(&t, &resource_key(kind, id))?.map(|(v, s)| (v, s.index)))
     }
 
-    /// Number of records whose content is stored (not erased).
-    pub fn content_count(&self) -> Result<u64, StoreError> {
+    /// The leaf index of version `version` of `kind/id`.
+    pub fn version(&self, kind: &str, id: &str, version: u32) -> Result<Option<u64>, StoreError> {
         let txn = self.read()?;
-        Ok(txn.open_table(CONTENTS)?.len()?)
+        let t = txn.open_table(VERSIONS)?;
+        match t.get((resource_key(kind, id), version))? {
+            None => Ok(None),
+            Some(v) => ResourceState::decode(v.value())
+                .map(|s| Some(s.index))
+                .ok_or_else(|| StoreError::Corrupt(format!("bad version entry for {kind}/{id}"))),
+        }
     }
 
     /// Recomputes every content hash, leaf and interior node and checks the head and
@@ -354,12 +354,33 @@ impl Ledger {
         fsck::run(&txn, &self.origin, &self.verifier)
     }
 
+    /// Runs [`Ledger::fsck`] on the store at `path` without opening it for writing, so that a
+    /// store whose head no longer matches its tree (which `open` refuses) can still be examined.
+    pub fn fsck_path(path: &Path, verifier: &NoteVerifier) -> Result<FsckReport, StoreError> {
+        let db = Database::open(path)?;
+        let txn = db.begin_read()?;
+        fsck::run(&txn, &verifier.name, verifier)
+    }
+
     /// Replaces a stored content without any check. Only for tamper and fault-injection tests:
     /// it is exactly what `fsck` exists to catch.
     #[cfg(feature = "fault-injection")]
     pub fn overwrite_content_unchecked(&self, index: u64, bytes: &[u8]) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
-        txn.open_table(CONTENTS)?.insert(index, bytes)?;
+        {
+            let mut records = txn.open_table(RECORDS)?;
+            let old =
+                records
+                    .get(index)?
+                    .map(|v| v.value().to_vec())
+                    .ok_or(StoreError::BeyondHead {
+                        requested: index,
+                        size: 0,
+                    })?;
+            let (envelope, _) = decode_record(&old)
+                .ok_or_else(|| StoreError::Corrupt(format!("record {index} is malformed")))?;
+            records.insert(index, encode_record(envelope, Some(bytes)).as_slice())?;
+        }
         txn.commit()?;
         Ok(())
     }
@@ -451,10 +472,8 @@ fn init_or_check(db: &Database, path: &Path, signer: &NoteSigner) -> Result<Fron
         }
     };
     // Create every table so readers never meet a missing one.
-    txn.open_table(ENVELOPES)?;
-    txn.open_table(CONTENTS)?;
+    txn.open_table(RECORDS)?;
     txn.open_table(NODES)?;
-    txn.open_table(RESOURCES)?;
     txn.open_table(VERSIONS)?;
     txn.open_table(RESIDENT_RECORDS)?;
     if fresh {
@@ -491,8 +510,11 @@ fn init_or_check(db: &Database, path: &Path, signer: &NoteSigner) -> Result<Fron
         });
     }
     let head = read_head(&meta)?;
-    let nodes = txn.open_table(NODES)?;
-    let src = TableNodes(&nodes);
+    let (nodes, records) = (txn.open_table(NODES)?, txn.open_table(RECORDS)?);
+    let src = TableNodes {
+        nodes: &nodes,
+        records: &records,
+    };
     let frontier = Frontier::load(&src, head.size)?;
     if frontier.root() != head.root {
         return Err(StoreError::Corrupt(format!(
@@ -502,9 +524,9 @@ fn init_or_check(db: &Database, path: &Path, signer: &NoteSigner) -> Result<Fron
             hex::encode(frontier.root())
         )));
     }
-    if nodes.get(node_key(0, head.size))?.is_some() {
+    if records.get(head.size)?.is_some() {
         return Err(StoreError::Corrupt(format!(
-            "a leaf exists beyond the stored head at index {}",
+            "a record exists beyond the stored head at index {}",
             head.size
         )));
     }

@@ -4,12 +4,11 @@
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 
-use redb::{Database, Durability, ReadableTable, WriteTransaction};
+use redb::{Database, Durability, WriteTransaction};
 use time::OffsetDateTime;
 
 use super::tables::*;
 use super::{StoreError, SubmitError};
-use crate::canonical::to_canonical;
 use crate::input::{InputError, Prepared, ResidentRef, record_location};
 use crate::merkle::{self, Frontier, Hash};
 use crate::note::{Checkpoint, NoteSigner};
@@ -81,7 +80,14 @@ impl Writer {
 
     fn commit_group(&mut self, group: Vec<Request>) {
         let mut frontier = self.frontier.clone();
+        let started = std::time::Instant::now();
         let result = self.write_group(&group, &mut frontier);
+        tracing::debug!(
+            submissions = group.len(),
+            records = frontier.size() - self.frontier.size(),
+            micros = started.elapsed().as_micros() as u64,
+            "group commit"
+        );
         match result {
             Ok((outcomes, checkpoint)) => {
                 self.frontier = frontier;
@@ -155,7 +161,7 @@ impl Writer {
         recorded: &str,
         frontier: &mut Frontier,
     ) -> Result<Outcome, StoreError> {
-        let mut resources = txn.open_table(RESOURCES)?;
+        let mut versions = txn.open_table(VERSIONS)?;
         // Resolve first: reads only, so a refusal leaves the transaction untouched.
         let mut residents: Vec<Option<(Pseudonym, ResidentScope)>> =
             Vec::with_capacity(p.records.len());
@@ -164,12 +170,8 @@ impl Writer {
                 ResidentRef::None => None,
                 ResidentRef::Known(ps, scope) => Some((*ps, *scope)),
                 ResidentRef::Stored { patient_id, field } => {
-                    let key = format!("Patient/{patient_id}");
-                    let state = match resources.get(key.as_str())? {
-                        Some(v) => ResourceState::decode(v.value()),
-                        None => None,
-                    };
-                    match state.and_then(|s| s.resident) {
+                    let state = latest_version(&versions, &resource_key("Patient", patient_id))?;
+                    match state.and_then(|(_, s)| s.resident) {
                         Some(r) => Some(r),
                         None => {
                             return Ok(Err(InputError {
@@ -186,19 +188,16 @@ impl Writer {
             });
         }
 
-        let mut envelopes = txn.open_table(ENVELOPES)?;
-        let mut contents = txn.open_table(CONTENTS)?;
+        let mut records = txn.open_table(RECORDS)?;
         let mut nodes = txn.open_table(NODES)?;
-        let mut versions = txn.open_table(VERSIONS)?;
         let mut by_resident = txn.open_table(RESIDENT_RECORDS)?;
         let origin = &self.signer.verifier().name;
         let mut entries = Vec::with_capacity(p.records.len());
         for (r, resident) in p.records.iter().zip(residents) {
             let key = format!("{}/{}", r.kind, r.id);
-            let version = match resources.get(key.as_str())? {
-                Some(v) => ResourceState::decode(v.value())
-                    .ok_or_else(|| StoreError::Corrupt(format!("bad resource state for {key}")))?
-                    .version
+            let rkey = resource_key(&r.kind, &r.id);
+            let version = match latest_version(&versions, &rkey)? {
+                Some((v, _)) => v
                     .checked_add(1)
                     .ok_or_else(|| StoreError::Corrupt(format!("version overflow for {key}")))?,
                 None => 1,
@@ -217,10 +216,12 @@ impl Writer {
                 recorded: recorded.to_owned(),
                 content_sha256: hex::encode(r.content_sha256),
             };
-            let leaf = to_canonical(&env).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let leaf = env.leaf_data();
             let mut node_err = None;
             frontier.push(merkle::leaf_hash(&leaf), |level, i, h| {
-                if node_err.is_none()
+                // Leaves are not stored: they are the hashes of the envelopes.
+                if level > 0
+                    && node_err.is_none()
                     && let Err(e) = nodes.insert(node_key(level, i), h)
                 {
                     node_err = Some(e);
@@ -229,15 +230,13 @@ impl Writer {
             if let Some(e) = node_err {
                 return Err(e.into());
             }
-            envelopes.insert(index, leaf.as_slice())?;
-            contents.insert(index, r.content.as_slice())?;
-            versions.insert((key.as_str(), version), index)?;
+            records.insert(index, encode_record(&leaf, Some(&r.content)).as_slice())?;
+            // Only a Patient's entry carries the resident: references resolve to Patients.
             let state = ResourceState {
                 index,
-                version,
-                resident,
+                resident: resident.filter(|_| r.kind == "Patient"),
             };
-            resources.insert(key.as_str(), state.encode().as_slice())?;
+            versions.insert((rkey, version), state.encode().as_slice())?;
             if let Some((ps, _)) = resident {
                 by_resident.insert((ps, index), ())?;
             }

@@ -11,7 +11,7 @@ use hl_ledger::{Ledger, PendingReceipt, Receipt};
 use serde_json::json;
 
 /// Submissions queued ahead of the one being reported; bounds memory on huge inputs.
-const IN_FLIGHT: usize = 256;
+const IN_FLIGHT: usize = 1024;
 
 pub struct FileOutcome {
     pub file: PathBuf,
@@ -30,8 +30,9 @@ pub fn ingest_files(
     mut on_done: impl FnMut(&FileOutcome),
 ) -> Vec<FileOutcome> {
     let next = AtomicUsize::new(0);
+    // One core stays with the log's writer, the single sequential stage of the pipeline.
     let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
+        .map_or(1, |n| n.get().saturating_sub(1).max(1))
         .min(files.len().max(1));
     let (tx, rx) = mpsc::sync_channel::<Pending>(IN_FLIGHT);
     let mut outcomes: Vec<Option<FileOutcome>> = (0..files.len()).map(|_| None).collect();

@@ -7,6 +7,7 @@ use hl_ledger::proof_bundle::{ProofBundle, VerifyReport};
 use serde_json::json;
 
 use crate::cli::VerifyArgs;
+use crate::config::{LEDGER_FILE, Node};
 
 /// Checks a bundle; `Err` only when it cannot be checked at all.
 pub fn check(a: &VerifyArgs) -> Result<VerifyReport> {
@@ -73,8 +74,10 @@ pub fn verify(a: &VerifyArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn fsck(ledger: &Ledger, json_out: bool) -> Result<()> {
-    let report = ledger.fsck()?;
+pub fn fsck(node: &Node, json_out: bool) -> Result<()> {
+    let path = node.data_dir.join(LEDGER_FILE);
+    let report = Ledger::fsck_path(&path, node.signer()?.verifier())
+        .with_context(|| format!("checking {}", path.display()))?;
     if json_out {
         let problems: Vec<_> = report
             .problems
