@@ -95,6 +95,10 @@ pub enum SubmitError {
     Store(#[from] StoreError),
 }
 
+/// The tree of a read snapshot.
+type StoreNodes<'t> =
+    TableNodes<'t, redb::ReadOnlyTable<u64, Hash>, redb::ReadOnlyTable<u64, &'static [u8]>>;
+
 /// Where a queued submission's receipt arrives once its group commit is durable; `.await` it
 /// or call `blocking_recv()`.
 pub type PendingReceipt = tokio::sync::oneshot::Receiver<Result<Receipt, SubmitError>>;
@@ -263,8 +267,12 @@ impl Ledger {
         Ok(self.record(index)?.map(|r| merkle::leaf_hash(&r.envelope)))
     }
 
-    /// Root of the tree of the first `size` leaves (O(log n) reads).
-    pub fn root_at(&self, size: u64) -> Result<Hash, StoreError> {
+    /// Runs `f` over a snapshot of the tree, after checking that `size` is within its head.
+    fn with_tree<T>(
+        &self,
+        size: u64,
+        f: impl FnOnce(&StoreNodes<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let txn = self.read()?;
         let head = read_head(&txn.open_table(META)?)?;
         if size > head.size {
@@ -274,47 +282,29 @@ impl Ledger {
             });
         }
         let (nodes, records) = (txn.open_table(NODES)?, txn.open_table(RECORDS)?);
-        let src = TableNodes {
+        f(&TableNodes {
             nodes: &nodes,
             records: &records,
-        };
-        Ok(merkle::root_from(&src, size)?)
+        })
+    }
+
+    /// Root of the tree of the first `size` leaves (O(log n) reads).
+    pub fn root_at(&self, size: u64) -> Result<Hash, StoreError> {
+        self.with_tree(size, |src| Ok(merkle::root_from(src, size)?))
     }
 
     /// Inclusion proof of leaf `index` in the tree of `size` leaves (O(log n) reads).
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
-        let txn = self.read()?;
-        let head = read_head(&txn.open_table(META)?)?;
-        if size > head.size {
-            return Err(StoreError::BeyondHead {
-                requested: size,
-                size: head.size,
-            });
-        }
-        let (nodes, records) = (txn.open_table(NODES)?, txn.open_table(RECORDS)?);
-        let src = TableNodes {
-            nodes: &nodes,
-            records: &records,
-        };
-        Ok(merkle::inclusion_proof_from(&src, index, size)?)
+        self.with_tree(size, |src| {
+            Ok(merkle::inclusion_proof_from(src, index, size)?)
+        })
     }
 
     /// Consistency proof between trees of `old_size` and `new_size` leaves (O(log n) reads).
     pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, StoreError> {
-        let txn = self.read()?;
-        let head = read_head(&txn.open_table(META)?)?;
-        if new_size > head.size {
-            return Err(StoreError::BeyondHead {
-                requested: new_size,
-                size: head.size,
-            });
-        }
-        let (nodes, records) = (txn.open_table(NODES)?, txn.open_table(RECORDS)?);
-        let src = TableNodes {
-            nodes: &nodes,
-            records: &records,
-        };
-        Ok(merkle::consistency_proof_from(&src, old_size, new_size)?)
+        self.with_tree(new_size, |src| {
+            Ok(merkle::consistency_proof_from(src, old_size, new_size)?)
+        })
     }
 
     /// Leaf indices of a resident's records, in log order.

@@ -149,16 +149,13 @@ pub fn run(ledger: &Ledger, input: &InputOptions, files: &[PathBuf], json_out: b
                 Err(e) => json!({"file": o.file.display().to_string(), "error": e}),
             })
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "files": files,
-                "records_added": records,
-                "size": head.size,
-                "root": hex::encode(head.root),
-                "checkpoint": checkpoint,
-            }))?
-        );
+        super::print_json(&json!({
+            "files": files,
+            "records_added": records,
+            "size": head.size,
+            "root": hex::encode(head.root),
+            "checkpoint": checkpoint,
+        }))?;
     } else {
         if show_bar {
             println!("{} files, {records} records added", files.len() - failed);

@@ -15,15 +15,12 @@ pub fn checkpoint(ledger: &Ledger, json_out: bool) -> Result<()> {
     let note = ledger.checkpoint()?;
     if json_out {
         let cp = Checkpoint::open_signed(&note, ledger.verifier())?;
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "origin": cp.origin,
-                "size": cp.size,
-                "root": hex::encode(cp.root),
-                "note": note,
-            }))?
-        );
+        super::print_json(&json!({
+            "origin": cp.origin,
+            "size": cp.size,
+            "root": hex::encode(cp.root),
+            "note": note,
+        }))?;
     } else {
         print!("{note}");
     }
@@ -45,16 +42,13 @@ pub fn proof(ledger: &Ledger, a: &ProofArgs) -> Result<()> {
     let root = ledger.root_at(size)?;
     let proof_hex: Vec<String> = proof.iter().map(hex::encode).collect();
     if a.json.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "index": a.index,
-                "size": size,
-                "leaf_hash": hex::encode(leaf),
-                "proof": proof_hex,
-                "root": hex::encode(root),
-            }))?
-        );
+        super::print_json(&json!({
+            "index": a.index,
+            "size": size,
+            "leaf_hash": hex::encode(leaf),
+            "proof": proof_hex,
+            "root": hex::encode(root),
+        }))?;
     } else {
         println!("index {} of size {size}", a.index);
         println!("leaf_hash {}", hex::encode(leaf));
@@ -75,16 +69,13 @@ pub fn consistency(ledger: &Ledger, a: &ConsistencyArgs) -> Result<()> {
     let (old_root, new_root) = (ledger.root_at(a.old)?, ledger.root_at(new)?);
     let proof_hex: Vec<String> = proof.iter().map(hex::encode).collect();
     if a.json.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "old_size": a.old,
-                "new_size": new,
-                "old_root": hex::encode(old_root),
-                "new_root": hex::encode(new_root),
-                "proof": proof_hex,
-            }))?
-        );
+        super::print_json(&json!({
+            "old_size": a.old,
+            "new_size": new,
+            "old_root": hex::encode(old_root),
+            "new_root": hex::encode(new_root),
+            "proof": proof_hex,
+        }))?;
     } else {
         println!("old {} root {}", a.old, hex::encode(old_root));
         println!("new {new} root {}", hex::encode(new_root));
@@ -141,14 +132,11 @@ pub fn record_get(ledger: &Ledger, a: &RecordGetArgs) -> Result<()> {
         None => None,
     };
     if a.json.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "index": a.index,
-                "envelope": envelope,
-                "content": content,
-            }))?
-        );
+        super::print_json(&json!({
+            "index": a.index,
+            "envelope": envelope,
+            "content": content,
+        }))?;
     } else {
         let env: serde_json::Value = serde_json::from_str(envelope.get())?;
         println!("record {}", a.index);

@@ -26,7 +26,7 @@ pub fn check(a: &VerifyArgs) -> Result<VerifyReport> {
 pub fn verify(a: &VerifyArgs) -> Result<()> {
     let report = check(a)?;
     if a.json.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        super::print_json(&report)?;
     } else {
         println!(
             "checkpoint: {} size {} root {}",
@@ -84,17 +84,14 @@ pub fn fsck(node: &Node, json_out: bool) -> Result<()> {
             .iter()
             .map(|p| json!({"index": p.index, "problem": p.what}))
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({
-                "size": report.size,
-                "records_checked": report.records_checked,
-                "contents_checked": report.contents_checked,
-                "nodes_checked": report.nodes_checked,
-                "ok": report.ok(),
-                "problems": problems,
-            }))?
-        );
+        super::print_json(&json!({
+            "size": report.size,
+            "records_checked": report.records_checked,
+            "contents_checked": report.contents_checked,
+            "nodes_checked": report.nodes_checked,
+            "ok": report.ok(),
+            "problems": problems,
+        }))?;
     } else {
         for p in &report.problems {
             println!("MISMATCH {p}");
