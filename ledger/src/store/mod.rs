@@ -209,7 +209,8 @@ impl Ledger {
         rx
     }
 
-    /// Writes a prepared input durably, all or nothing, and returns its receipt.
+    /// Writes a prepared input durably, all or nothing, and returns its receipt. Blocks: from
+    /// async code, `.await` [`Ledger::submit_async`] instead.
     pub fn submit(&self, prepared: Prepared) -> Result<Receipt, SubmitError> {
         self.submit_async(prepared)
             .blocking_recv()

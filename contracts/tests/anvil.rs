@@ -1,0 +1,240 @@
+//! The contract on a real chain (anvil on a free loopback port), fed real checkpoints and
+//! consistency proofs from an `hl-ledger` log.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, B256, FixedBytes};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use ed25519_dalek::SigningKey;
+use hl_contracts::HealthLedger;
+use hl_ledger::input::{Prepared, PreparedRecord, ResidentRef};
+use hl_ledger::note::NoteSigner;
+use hl_ledger::{Ledger, StoreOptions};
+
+/// anvil's well-known development keys (accounts 0 and 1 of its default mnemonic).
+const GOVERNOR_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const MEMBER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+struct Anvil {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn anvil_bin() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
+    assert!(
+        p.exists(),
+        "anvil not installed at {} (run `npm ci` at the repo root)",
+        p.display()
+    );
+    p
+}
+
+fn start_anvil() -> Anvil {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let child = Command::new(anvil_bin())
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--silent",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn anvil");
+    let anvil = Anvil {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "anvil did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    anvil
+}
+
+fn ledger_with(dir: &std::path::Path, signer: &NoteSigner) -> Ledger {
+    Ledger::open(
+        &dir.join("log.redb"),
+        signer.clone(),
+        StoreOptions::default(),
+    )
+    .expect("open")
+}
+
+async fn append(ledger: &Ledger, from: u64, n: u64) {
+    let records = (from..from + n)
+        .map(|k| {
+            let content = format!("{{\"resourceType\":\"Basic\",\"id\":\"b{k}\"}}").into_bytes();
+            PreparedRecord {
+                kind: "Basic".into(),
+                id: format!("b{k}"),
+                content_sha256: hl_ledger::canonical::canonical_sha256_of_json(&content)
+                    .expect("json"),
+                content,
+                effective: None,
+                resident: ResidentRef::None,
+                position: None,
+            }
+        })
+        .collect();
+    let receipt = ledger.submit_async(Prepared {
+        source_name: "test".into(),
+        records,
+    });
+    receipt.await.expect("writer").expect("write");
+}
+
+fn b256(h: [u8; 32]) -> B256 {
+    FixedBytes(h)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ledger_checkpoints_anchor_and_rewrites_are_refused() {
+    let anvil = start_anvil();
+    let url: alloy::transports::http::reqwest::Url = anvil.url.parse().expect("url");
+    let governor: PrivateKeySigner = GOVERNOR_KEY.parse().expect("key");
+    let member: PrivateKeySigner = MEMBER_KEY.parse().expect("key");
+    let member_addr: Address = member.address();
+    let gov = ProviderBuilder::new()
+        .wallet(governor.clone())
+        .connect_http(url.clone());
+    let mem = ProviderBuilder::new().wallet(member).connect_http(url);
+
+    let contract = HealthLedger::deploy(&gov, governor.address())
+        .await
+        .expect("deploy");
+    let log_key =
+        NoteSigner::new("test.example/chc", SigningKey::from_bytes(&[7; 32])).expect("name");
+    let ed25519 = b256(log_key.verifier().key.to_bytes());
+    contract
+        .registerInstitution(
+            member_addr,
+            ed25519,
+            "test.example/chc".into(),
+            "Test CHC".into(),
+        )
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("registered");
+    assert!(
+        contract
+            .isActiveMember(member_addr)
+            .call()
+            .await
+            .expect("call")
+    );
+
+    let as_member = HealthLedger::new(*contract.address(), &mem);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ledger = ledger_with(dir.path(), &log_key);
+
+    // Three checkpoints of the real log, each anchored with the proof from the last anchored head.
+    let mut anchored = 0u64;
+    for (batch, n) in [(0, 5u64), (1, 300), (2, 1000)] {
+        append(&ledger, anchored, n).await;
+        let head = ledger.head().expect("head");
+        let proof: Vec<B256> = if anchored == 0 {
+            vec![]
+        } else {
+            ledger
+                .consistency_proof(anchored, head.size)
+                .expect("proof")
+                .into_iter()
+                .map(b256)
+                .collect()
+        };
+        let receipt = as_member
+            .anchor(head.size, b256(head.root), proof)
+            .send()
+            .await
+            .expect("send")
+            .get_receipt()
+            .await
+            .expect("mined");
+        assert!(receipt.status(), "anchor {batch} reverted");
+        println!(
+            "anchor {batch}: size {} gas {}",
+            head.size, receipt.gas_used
+        );
+        let latest = as_member
+            .latestHead(member_addr)
+            .call()
+            .await
+            .expect("call");
+        assert_eq!((latest.size, latest.root), (head.size, b256(head.root)));
+        anchored = head.size;
+    }
+    assert_eq!(
+        as_member.headCount(member_addr).call().await.expect("call"),
+        alloy::primitives::U256::from(3)
+    );
+
+    // A rewritten history: same length plus one, but an old record changed. Its proof from the
+    // anchored head cannot verify, so the contract refuses it.
+    let forged_dir = tempfile::tempdir().expect("tempdir");
+    let forged = ledger_with(forged_dir.path(), &log_key);
+    append(&forged, 1, anchored + 1).await; // shifted contents: every leaf differs
+    let fhead = forged.head().expect("head");
+    let fproof: Vec<B256> = forged
+        .consistency_proof(anchored, fhead.size)
+        .expect("proof")
+        .into_iter()
+        .map(b256)
+        .collect();
+    let refused = as_member
+        .anchor(fhead.size, b256(fhead.root), fproof)
+        .call()
+        .await;
+    assert!(refused.is_err(), "a rewritten history was accepted");
+    // Shrinking is refused too, and a non-member cannot anchor at all.
+    let small = ledger.root_at(10).expect("root");
+    assert!(
+        as_member
+            .anchor(10, b256(small), vec![])
+            .call()
+            .await
+            .is_err()
+    );
+    let as_governor = HealthLedger::new(*contract.address(), &gov);
+    assert!(
+        as_governor
+            .anchor(1, b256([1; 32]), vec![])
+            .call()
+            .await
+            .is_err()
+    );
+    // The chain is unchanged by the refusals.
+    let latest = as_member
+        .latestHead(member_addr)
+        .call()
+        .await
+        .expect("call");
+    assert_eq!(latest.size, anchored);
+    assert!(gov.get_block_number().await.expect("block") >= 5);
+}
