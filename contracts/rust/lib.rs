@@ -2,6 +2,10 @@
 //! `contracts/out/HealthLedger.json` (ABI and bytecode), so the Rust side can never drift from
 //! what `scripts/contracts/check.sh` verifies against a fresh compile.
 
+// The generated callers mirror the contract's functions; `grantConsentBySig` has eight
+// parameters because the EIP-712 struct it verifies has them.
+#![allow(clippy::too_many_arguments)]
+
 alloy::sol!(
     #[sol(rpc)]
     #[derive(Debug, PartialEq, Eq)]
