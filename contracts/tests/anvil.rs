@@ -1,11 +1,6 @@
 //! The contract on a real chain (anvil on a free loopback port), fed real checkpoints and
 //! consistency proofs from an `hl-ledger` log.
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use alloy::primitives::{Address, B256, FixedBytes};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
@@ -14,66 +9,7 @@ use hl_contracts::HealthLedger;
 use hl_ledger::input::{Prepared, PreparedRecord, ResidentRef};
 use hl_ledger::note::NoteSigner;
 use hl_ledger::{Ledger, StoreOptions};
-
-/// anvil's well-known development keys (accounts 0 and 1 of its default mnemonic).
-const GOVERNOR_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-const MEMBER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-
-struct Anvil {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn anvil_bin() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
-    assert!(
-        p.exists(),
-        "anvil not installed at {} (run `npm ci` at the repo root)",
-        p.display()
-    );
-    p
-}
-
-fn start_anvil() -> Anvil {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let child = Command::new(anvil_bin())
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--silent",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn anvil");
-    let anvil = Anvil {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "anvil did not start on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    anvil
-}
+use hl_tests::{ANVIL_KEY_0 as GOVERNOR_KEY, ANVIL_KEY_1 as MEMBER_KEY, Anvil};
 
 fn ledger_with(dir: &std::path::Path, signer: &NoteSigner) -> Ledger {
     Ledger::open(
@@ -113,7 +49,7 @@ fn b256(h: [u8; 32]) -> B256 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ledger_checkpoints_anchor_and_rewrites_are_refused() {
-    let anvil = start_anvil();
+    let anvil = Anvil::start();
     let url: alloy::transports::http::reqwest::Url = anvil.url.parse().expect("url");
     let governor: PrivateKeySigner = GOVERNOR_KEY.parse().expect("key");
     let member: PrivateKeySigner = MEMBER_KEY.parse().expect("key");

@@ -45,6 +45,12 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Recompute every content hash, leaf and tree node of the log; exit 1 on any mismatch.
     Fsck(JsonArg),
+    /// The consortium chain: deploy the contract, admit members, show status.
+    #[command(subcommand)]
+    Chain(ChainCommand),
+    /// Anchor the log's head on the consortium chain, or show how far anchoring lags.
+    #[command(subcommand)]
+    Anchor(AnchorCommand),
     /// Write a deterministic synthetic FHIR R4 population.
     Synth(SynthArgs),
     /// Synthesize, ingest, checkpoint, export and verify in a throw-away data dir.
@@ -175,4 +181,69 @@ pub struct DemoArgs {
     /// Keep the demo data dir instead of deleting it.
     #[arg(long)]
     pub keep: bool,
+}
+
+/// Where the chain is; each flag overrides `[chain]` of config.toml.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ChainOpts {
+    /// Ethereum JSON-RPC endpoint, e.g. http://127.0.0.1:8545.
+    #[arg(long)]
+    pub rpc: Option<String>,
+    /// HealthLedger contract address.
+    #[arg(long)]
+    pub contract: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChainCommand {
+    /// Deploy the HealthLedger contract; the deploying account becomes the governor.
+    Deploy {
+        #[arg(long)]
+        rpc: Option<String>,
+        /// Governor key file (hex secp256k1); default: this node's chain key.
+        #[arg(long)]
+        governor_key: Option<PathBuf>,
+    },
+    /// Admit an institution (a governor action).
+    Admit {
+        #[command(flatten)]
+        chain: ChainOpts,
+        /// Governor key file; default: this node's chain key.
+        #[arg(long)]
+        governor_key: Option<PathBuf>,
+        /// The institution's chain account address.
+        #[arg(long)]
+        member: String,
+        /// The institution's C2SP log verifier key (`healthledger log key`): origin and Ed25519 key.
+        #[arg(long)]
+        verifier_key: String,
+        /// The institution's name.
+        #[arg(long)]
+        name: String,
+    },
+    /// This node's account, membership and latest anchored head.
+    Status {
+        #[command(flatten)]
+        chain: ChainOpts,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AnchorCommand {
+    /// Anchor the current head now (with the consistency proof from the last anchored head).
+    Now {
+        #[command(flatten)]
+        chain: ChainOpts,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// The last local checkpoint, the last anchored head and the lag between them.
+    Status {
+        #[command(flatten)]
+        chain: ChainOpts,
+        #[command(flatten)]
+        json: JsonArg,
+    },
 }

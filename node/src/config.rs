@@ -27,6 +27,32 @@ pub struct Config {
     pub ingest: Ingest,
     #[serde(default)]
     pub store: Store,
+    #[serde(default)]
+    pub chain: ChainConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConfig {
+    /// Ethereum JSON-RPC endpoint of the consortium chain.
+    pub rpc: Option<String>,
+    /// Address of the HealthLedger contract.
+    pub contract: Option<String>,
+    /// This institution's chain account key (hex secp256k1).
+    pub key_file: PathBuf,
+    /// Blocks to wait after inclusion before a head counts as anchored.
+    pub confirmations: u64,
+}
+
+impl Default for ChainConfig {
+    fn default() -> Self {
+        Self {
+            rpc: None,
+            contract: None,
+            key_file: "keys/eth.key".into(),
+            confirmations: 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -141,6 +167,16 @@ max_input_bytes = {max}
 cache_mb = {cache}
 # Most records one group commit takes.
 max_group_records = {group}
+
+[chain]
+# The consortium chain (any Ethereum JSON-RPC endpoint: anvil, Besu QBFT, geth) and the
+# HealthLedger contract on it. Set both to anchor; `healthledger chain deploy` prints an address.
+# rpc = "http://127.0.0.1:8545"
+# contract = "0x..."
+# This institution's chain account (hex secp256k1 key, mode 0600); the governor admits its address.
+key_file = "keys/eth.key"
+# Blocks to wait after inclusion before a head counts as anchored.
+confirmations = 1
 "#,
         name = q(name),
         origin = q(origin),
@@ -187,7 +223,7 @@ impl Node {
         })
     }
 
-    fn path(&self, p: &Path) -> PathBuf {
+    pub fn path(&self, p: &Path) -> PathBuf {
         if p.is_absolute() {
             p.to_owned()
         } else {
@@ -255,4 +291,5 @@ struct DefaultsOnly {
     identity: Identity,
     ingest: Ingest,
     store: Store,
+    chain: ChainConfig,
 }

@@ -1,6 +1,7 @@
 //! The `healthledger` node: configuration, commands and synthetic data. The binary in
 //! `main.rs` is a thin shell over this library so that benches and tests reuse the same code.
 
+pub mod chain;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -97,5 +97,7 @@ fn run(cli: &Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo(a) => commands::demo::run(a),
+        Command::Chain(c) => commands::chain::run_chain(dir, c),
+        Command::Anchor(c) => commands::chain::run_anchor(dir, c),
     }
 }

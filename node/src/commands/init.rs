@@ -80,6 +80,8 @@ pub fn run(data_dir: &Path, args: &InitArgs) -> Result<Node> {
         &keys.join("consortium.key"),
         &(hex::encode(consortium) + "\n"),
     )?;
+    let (eth_key, _) = crate::chain::new_eth_key_text()?;
+    write_secret(&keys.join("eth.key"), &eth_key)?;
     std::fs::write(
         &config_path,
         initial_config_text(&args.institution, &origin),

@@ -1,3 +1,4 @@
+pub mod chain;
 pub mod demo;
 pub mod ingest;
 pub mod init;

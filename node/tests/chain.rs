@@ -1,0 +1,189 @@
+//! `healthledger chain …` and `healthledger anchor …` against a real chain (anvil on loopback).
+
+mod common;
+
+use alloy::providers::{Provider, ProviderBuilder};
+use common::Hl;
+use hl_tests::{ANVIL_KEY_0, Anvil};
+
+#[test]
+fn deploy_admit_ingest_anchor_and_status() {
+    let anvil = Anvil::start();
+    let hl = Hl::init();
+    let governor_key = hl.write("governor.key", format!("{ANVIL_KEY_0}\n").as_bytes());
+    let gk = governor_key.to_str().expect("path");
+
+    // Deploy: the contract address is the only line on stdout.
+    let r = hl.run(&["chain", "deploy", "--rpc", &anvil.url, "--governor-key", gk]);
+    assert!(r.ok, "deploy: {}", r.stderr);
+    let contract = r.stdout.trim().to_owned();
+    assert!(
+        contract.starts_with("0x") && contract.len() == 42,
+        "{contract}"
+    );
+    let chain = |args: &[&str]| -> common::Run {
+        hl.cmd()
+            .env("HEALTHLEDGER_CHAIN__RPC", &anvil.url)
+            .env("HEALTHLEDGER_CHAIN__CONTRACT", &contract)
+            .args(args)
+            .output()
+            .expect("spawn")
+            .into()
+    };
+
+    // Not yet a member: status says so.
+    let status: serde_json::Value =
+        serde_json::from_str(&chain(&["chain", "status", "--json"]).stdout).expect("json");
+    assert_eq!(status["member_status"], "none");
+    let account = status["account"].as_str().expect("account").to_owned();
+
+    // The governor admits this institution with its log key; anvil funds its account for gas.
+    let vkey = hl.run(&["log", "key"]).stdout.trim().to_owned();
+    let r = chain(&[
+        "chain",
+        "admit",
+        "--governor-key",
+        gk,
+        "--member",
+        &account,
+        "--verifier-key",
+        &vkey,
+        "--name",
+        "Test CHC",
+    ]);
+    assert!(r.ok, "admit: {}", r.stderr);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let p = ProviderBuilder::new().connect_http(anvil.url.parse().expect("url"));
+        let _: serde_json::Value = p
+            .raw_request(
+                "anvil_setBalance".into(),
+                (account.clone(), "0x56BC75E2D63100000"),
+            )
+            .await
+            .expect("fund");
+    });
+    let status: serde_json::Value =
+        serde_json::from_str(&chain(&["chain", "status", "--json"]).stdout).expect("json");
+    assert_eq!(status["member_status"], "active");
+    // Suspended by the governor: the contract refuses its anchors, and says why.
+    let seed = hl.write(
+        "seed.json",
+        br#"{"resourceType":"Organization","id":"o1","name":"x"}"#,
+    );
+    assert!(hl.run(&["ingest", seed.to_str().expect("p")]).ok);
+    rt.block_on(async {
+        let gov: alloy::signers::local::PrivateKeySigner = ANVIL_KEY_0.parse().expect("key");
+        let p = ProviderBuilder::new()
+            .wallet(gov)
+            .connect_http(anvil.url.parse().expect("url"));
+        let c = hl_contracts::HealthLedger::new(contract.parse().expect("address"), &p);
+        let member: alloy::primitives::Address = account.parse().expect("address");
+        c.suspendInstitution(member)
+            .send()
+            .await
+            .expect("send")
+            .get_receipt()
+            .await
+            .expect("suspended");
+    });
+    let r = chain(&["anchor", "now"]);
+    assert_eq!(r.code, Some(1));
+    assert!(
+        r.stderr
+            .contains("the contract refused the anchor: NotActiveMember"),
+        "{}",
+        r.stderr
+    );
+    rt.block_on(async {
+        let gov: alloy::signers::local::PrivateKeySigner = ANVIL_KEY_0.parse().expect("key");
+        let p = ProviderBuilder::new()
+            .wallet(gov)
+            .connect_http(anvil.url.parse().expect("url"));
+        let c = hl_contracts::HealthLedger::new(contract.parse().expect("address"), &p);
+        let member: alloy::primitives::Address = account.parse().expect("address");
+        c.reinstateInstitution(member)
+            .send()
+            .await
+            .expect("send")
+            .get_receipt()
+            .await
+            .expect("reinstated");
+    });
+    assert_eq!(status["origin"], vkey.split('+').next().expect("name"));
+
+    let synth = hl.dir.path().join("synth");
+    assert!(
+        hl.run(&[
+            "synth",
+            "--residents",
+            "20",
+            "--seed",
+            "3",
+            "--out",
+            synth.to_str().expect("p")
+        ])
+        .ok
+    );
+    let mut files: Vec<_> = std::fs::read_dir(&synth)
+        .expect("dir")
+        .map(|e| e.expect("e").path())
+        .collect();
+    files.sort();
+    let (first, rest) = files.split_at(10);
+    let ingest = |fs: &[std::path::PathBuf]| {
+        let r = hl.cmd().arg("ingest").args(fs).output().expect("spawn");
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    };
+
+    ingest(first);
+    let r = chain(&["anchor", "now", "--json"]);
+    assert!(r.ok, "anchor: {}", r.stderr);
+    let a: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(a["anchored"], true);
+    let size1 = hl.head().0;
+    assert_eq!(a["record"]["size"], size1);
+
+    // Nothing new: no second transaction.
+    let a: serde_json::Value =
+        serde_json::from_str(&chain(&["anchor", "now", "--json"]).stdout).expect("json");
+    assert_eq!(a["anchored"], false);
+
+    // More records: the next anchor carries the consistency proof the contract checks.
+    ingest(rest);
+    let lag: serde_json::Value =
+        serde_json::from_str(&chain(&["anchor", "status", "--json"]).stdout).expect("json");
+    let (size2, root2) = hl.head();
+    assert_eq!(lag["anchored_size"], size1);
+    assert_eq!(lag["lag_records"], size2 - size1);
+    let a: serde_json::Value =
+        serde_json::from_str(&chain(&["anchor", "now", "--json"]).stdout).expect("json");
+    assert_eq!(a["record"]["size"], size2);
+    assert!(a["record"]["gas_used"].as_u64().expect("gas") < 120_000);
+    let lag: serde_json::Value =
+        serde_json::from_str(&chain(&["anchor", "status", "--json"]).stdout).expect("json");
+    assert_eq!(lag["lag_records"], 0);
+    assert_eq!(lag["anchored_root"], root2);
+    assert_eq!(lag["last_anchor"]["size"], size2);
+
+    // Bad settings fail with one clear line.
+    let r = hl
+        .cmd()
+        .env("HEALTHLEDGER_CHAIN__RPC", &anvil.url)
+        .env(
+            "HEALTHLEDGER_CHAIN__CONTRACT",
+            "0x0000000000000000000000000000000000000001",
+        )
+        .args(["anchor", "now"])
+        .output()
+        .expect("spawn");
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(stderr.contains("no contract at"), "{stderr}");
+    let r = hl.run(&["anchor", "status"]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("no chain RPC endpoint"), "{}", r.stderr);
+}
