@@ -19,6 +19,18 @@ pub struct ProofBundle {
     /// The signed checkpoint every proof leads to.
     pub checkpoint: String,
     pub records: Vec<ProvenRecord>,
+    /// Consistency proof from the log's last anchored head to the checkpoint, so that a
+    /// checkpoint newer than the last anchor can still be tied to the chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor_consistency: Option<AnchorConsistency>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AnchorConsistency {
+    /// Size of the anchored head the proof starts from.
+    pub old_size: u64,
+    /// Consistency proof from `old_size` to the checkpoint's size, hex hashes.
+    pub proof: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

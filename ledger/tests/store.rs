@@ -263,7 +263,25 @@ fn exported_proof_bundle_verifies_and_any_change_fails() {
         serde_json::from_slice(&ledger.record(4).expect("read").expect("p2").envelope)
             .expect("env");
     let resident = env.resident_bytes().expect("resident");
-    let bundle = ledger.export_resident(&resident).expect("export");
+    let bundle = ledger.export_resident(&resident, Some(3)).expect("export");
+    let ext = bundle
+        .anchor_consistency
+        .clone()
+        .expect("consistency from size 3");
+    assert_eq!(ext.old_size, 3);
+    let proof: Vec<_> = ext
+        .proof
+        .iter()
+        .map(|h| hl_ledger::proof_bundle::decode_hash(h).expect("hex"))
+        .collect();
+    merkle::verify_consistency(
+        3,
+        10,
+        &ledger.root_at(3).expect("root"),
+        &ledger.head().expect("head").root,
+        &proof,
+    )
+    .expect("consistent");
     assert_eq!(bundle.records.len(), 6);
     let bytes = serde_json::to_vec_pretty(&bundle).expect("json");
     let parsed = ProofBundle::parse(&bytes).expect("parse");

@@ -156,6 +156,10 @@ pub struct VerifyArgs {
     pub key: Option<String>,
     #[command(flatten)]
     pub json: JsonArg,
+    /// With --rpc and --contract: also check on chain that the key is the one registered for
+    /// the log's origin and that the checkpoint is anchored or extends an anchored head.
+    #[command(flatten)]
+    pub chain: ChainOpts,
 }
 
 #[derive(Debug, Args)]

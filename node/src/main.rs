@@ -59,7 +59,9 @@ fn run(cli: &Cli) -> Result<()> {
                 LogCommand::Proof(a) => commands::log::proof(&ledger, a),
                 LogCommand::Consistency(a) => commands::log::consistency(&ledger, a),
                 LogCommand::Export(a) => {
-                    let n = commands::log::export(&ledger, &node.pseudonymizer()?, a)?;
+                    let anchored = hl_node::chain::state::AnchorState::last_in(&node.data_dir)?
+                        .map(|r| r.size);
+                    let n = commands::log::export(&ledger, &node.pseudonymizer()?, a, anchored)?;
                     if let Some(out) = &a.out {
                         eprintln!("wrote {n} records to {}", out.display());
                     }

@@ -169,6 +169,100 @@ fn deploy_admit_ingest_anchor_and_status() {
     assert_eq!(lag["anchored_root"], root2);
     assert_eq!(lag["last_anchor"]["size"], size2);
 
+    // A regulator ties an exported bundle to the chain: first an exactly anchored checkpoint,
+    // then (after more ingest) a newer one through the bundle's consistency proof.
+    let resident = first_cn_id(&synth.join("resident-000001.json"));
+    let verify_on_chain = |tag: &str| -> common::Run {
+        let out = hl.dir.path().join(format!("proof-{tag}.json"));
+        let r = hl.run(&[
+            "log",
+            "export",
+            "--resident",
+            &resident,
+            "--out",
+            out.to_str().expect("p"),
+        ]);
+        assert!(r.ok, "export: {}", r.stderr);
+        let mut c = std::process::Command::new(common::bin());
+        c.args([
+            "verify",
+            "--bundle",
+            out.to_str().expect("p"),
+            "--rpc",
+            &anvil.url,
+            "--contract",
+            &contract,
+        ]);
+        c.output().expect("spawn").into()
+    };
+    let r = verify_on_chain("exact");
+    assert!(r.ok, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("checkpoint is anchored head #1"),
+        "{}",
+        r.stdout
+    );
+    let more = hl.write(
+        "more.json",
+        br#"{"resourceType":"Organization","id":"o2","name":"y"}"#,
+    );
+    assert!(hl.run(&["ingest", more.to_str().expect("p")]).ok);
+    let r = verify_on_chain("extension");
+    assert!(r.ok, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("consistently extends anchored head #1"),
+        "{}",
+        r.stdout
+    );
+
+    // An impostor signing as this origin with another key, and a log the chain does not know:
+    // both verify offline, both are refused on chain.
+    for (name, words) in [
+        (
+            "Test Community Health Centre",
+            "which is not the key registered on chain",
+        ),
+        ("Unknown Clinic", "is not registered on the contract"),
+    ] {
+        let other = Hl::init_named(name);
+        let f = other.write("p.json", br#"{"resourceType":"Patient","id":"p","identifier":[{"system":"http://hl7.org/fhir/sid/us-ssn","value":"1"}]}"#);
+        assert!(other.run(&["ingest", f.to_str().expect("p")]).ok);
+        let out = other.dir.path().join("s.json");
+        assert!(
+            other
+                .run(&[
+                    "log",
+                    "export",
+                    "--resident",
+                    "1",
+                    "--out",
+                    out.to_str().expect("p")
+                ])
+                .ok
+        );
+        let offline: common::Run = std::process::Command::new(common::bin())
+            .args(["verify", "--bundle", out.to_str().expect("p")])
+            .output()
+            .expect("spawn")
+            .into();
+        assert!(offline.ok, "{}", offline.stderr);
+        let r: common::Run = std::process::Command::new(common::bin())
+            .args([
+                "verify",
+                "--bundle",
+                out.to_str().expect("p"),
+                "--rpc",
+                &anvil.url,
+                "--contract",
+                &contract,
+            ])
+            .output()
+            .expect("spawn")
+            .into();
+        assert_eq!(r.code, Some(1), "{name}");
+        assert!(r.stderr.contains(words), "{name}: {}", r.stderr);
+    }
+
     // Bad settings fail with one clear line.
     let r = hl
         .cmd()
@@ -186,4 +280,19 @@ fn deploy_admit_ingest_anchor_and_status() {
     let r = hl.run(&["anchor", "status"]);
     assert_eq!(r.code, Some(1));
     assert!(r.stderr.contains("no chain RPC endpoint"), "{}", r.stderr);
+}
+
+fn first_cn_id(bundle: &std::path::Path) -> String {
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bundle).expect("read")).expect("json");
+    v["entry"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["resource"]["identifier"].as_array())
+        .flatten()
+        .find(|i| i["system"] == "urn:oid:2.16.156.10011.1.3")
+        .and_then(|i| i["value"].as_str())
+        .expect("a resident id")
+        .to_owned()
 }

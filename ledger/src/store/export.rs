@@ -7,12 +7,17 @@ use super::tables::*;
 use super::{Ledger, StoreError};
 use crate::merkle;
 use crate::note::Checkpoint;
-use crate::proof_bundle::{FORMAT, ProofBundle, ProvenRecord};
+use crate::proof_bundle::{AnchorConsistency, FORMAT, ProofBundle, ProvenRecord};
 use crate::pseudonym::Pseudonym;
 
 impl Ledger {
-    /// A proof bundle of the given records against the latest checkpoint.
-    pub fn proof_bundle(&self, indices: &[u64]) -> Result<ProofBundle, StoreError> {
+    /// A proof bundle of the given records against the latest checkpoint; with
+    /// `anchored_size`, also the consistency proof from that (anchored) size to the checkpoint.
+    pub fn proof_bundle(
+        &self,
+        indices: &[u64],
+        anchored_size: Option<u64>,
+    ) -> Result<ProofBundle, StoreError> {
         let txn = self.db.begin_read()?;
         let meta = txn.open_table(META)?;
         let cp_bytes = meta
@@ -48,7 +53,18 @@ impl Ledger {
                 proof: proof.iter().map(hex::encode).collect(),
             });
         }
+        let anchor_consistency = match anchored_size {
+            Some(old) if old >= 1 && old <= cp.size => Some(AnchorConsistency {
+                old_size: old,
+                proof: merkle::consistency_proof_from(&src, old, cp.size)?
+                    .iter()
+                    .map(hex::encode)
+                    .collect(),
+            }),
+            _ => None,
+        };
         Ok(ProofBundle {
+            anchor_consistency,
             format: FORMAT.to_owned(),
             verifier_key: self.verifier.to_string(),
             checkpoint,
@@ -56,10 +72,14 @@ impl Ledger {
         })
     }
 
-    /// A proof bundle of every record of one resident.
-    pub fn export_resident(&self, resident: &Pseudonym) -> Result<ProofBundle, StoreError> {
+    /// A proof bundle of every record of one resident (see [`Ledger::proof_bundle`]).
+    pub fn export_resident(
+        &self,
+        resident: &Pseudonym,
+        anchored_size: Option<u64>,
+    ) -> Result<ProofBundle, StoreError> {
         let indices = self.resident_records(resident)?;
-        self.proof_bundle(&indices)
+        self.proof_bundle(&indices, anchored_size)
     }
 }
 

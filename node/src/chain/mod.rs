@@ -3,6 +3,7 @@
 
 pub mod anchor;
 pub mod state;
+pub mod verify;
 
 use std::path::Path;
 
@@ -42,6 +43,25 @@ pub fn provider(rpc: &str, key: PrivateKeySigner) -> Result<DynProvider> {
         .wallet(EthereumWallet::from(key))
         .connect_http(url)
         .erased())
+}
+
+/// The contract at `contract` on `rpc`, for reading only (no key needed: a regulator's view).
+pub async fn read_only(rpc: &str, contract: &str) -> Result<HealthLedgerInstance<DynProvider>> {
+    let url = rpc
+        .parse()
+        .with_context(|| format!("chain RPC URL '{rpc}' is not a URL"))?;
+    let provider = ProviderBuilder::new().connect_http(url).erased();
+    let address: Address = contract
+        .parse()
+        .with_context(|| format!("contract address '{contract}' is not an address"))?;
+    let code = provider
+        .get_code_at(address)
+        .await
+        .with_context(|| format!("reaching the chain at {rpc}"))?;
+    if code.is_empty() {
+        bail!("no contract at {address} on the chain at {rpc}");
+    }
+    Ok(HealthLedgerInstance::new(address, provider))
 }
 
 /// The contract at `address`, called and signed through `provider` as `account`.

@@ -36,6 +36,14 @@ impl AnchorState {
         Ok(Self { db })
     }
 
+    /// The last anchor recorded in `data_dir`, without creating the file when there is none.
+    pub fn last_in(data_dir: &Path) -> Result<Option<AnchorRecord>> {
+        if !data_dir.join(ANCHORS_FILE).exists() {
+            return Ok(None);
+        }
+        Self::open(data_dir)?.last()
+    }
+
     pub fn record(&self, r: &AnchorRecord) -> Result<()> {
         let txn = self.db.begin_write()?;
         txn.open_table(ANCHORS)?

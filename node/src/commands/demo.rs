@@ -93,6 +93,7 @@ fn run_in(root: &Path, a: &DemoArgs) -> Result<()> {
             resident: resident_id,
             out: Some(bundle_path.clone()),
         },
+        None,
     )?;
     println!("   {n} records -> {}", bundle_path.display());
     ledger.close();
@@ -102,6 +103,7 @@ fn run_in(root: &Path, a: &DemoArgs) -> Result<()> {
         bundle: bundle_path.clone(),
         key: Some(node.signer()?.verifier().to_string()),
         json: JsonArg { json: false },
+        chain: Default::default(),
     })?;
 
     println!("== 7. tamper with one byte of the bundle: verification must fail");
@@ -113,6 +115,7 @@ fn run_in(root: &Path, a: &DemoArgs) -> Result<()> {
         bundle: tampered_path,
         key: None,
         json: JsonArg { json: false },
+        chain: Default::default(),
     })?;
     if report.ok() {
         bail!("a tampered bundle verified: this is a bug");

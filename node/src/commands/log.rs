@@ -107,9 +107,16 @@ pub fn resolve_resident(ledger: &Ledger, p: &Pseudonymizer, id: &str) -> Result<
     )
 }
 
-pub fn export(ledger: &Ledger, p: &Pseudonymizer, a: &ExportArgs) -> Result<usize> {
+/// Writes a resident's proof bundle; with `anchored_size` (the last head this node anchored)
+/// the bundle also carries the consistency proof that ties a newer checkpoint to the chain.
+pub fn export(
+    ledger: &Ledger,
+    p: &Pseudonymizer,
+    a: &ExportArgs,
+    anchored_size: Option<u64>,
+) -> Result<usize> {
     let resident = resolve_resident(ledger, p, &a.resident)?;
-    let bundle = ledger.export_resident(&resident)?;
+    let bundle = ledger.export_resident(&resident, anchored_size)?;
     if bundle.records.is_empty() {
         bail!("no records for resident {}", hex::encode(resident));
     }

@@ -2,10 +2,11 @@
 
 use anyhow::{Context, Result, bail};
 use hl_ledger::Ledger;
-use hl_ledger::note::NoteVerifier;
+use hl_ledger::note::{Checkpoint, NoteVerifier};
 use hl_ledger::proof_bundle::{ProofBundle, VerifyReport};
 use serde_json::json;
 
+use crate::chain::verify::{ChainVerdict, verify_on_chain};
 use crate::cli::VerifyArgs;
 use crate::config::{LEDGER_FILE, Node};
 
@@ -23,8 +24,31 @@ pub fn check(a: &VerifyArgs) -> Result<VerifyReport> {
         .with_context(|| a.bundle.display().to_string())
 }
 
+/// The on-chain part of `verify --rpc --contract`.
+fn check_chain(a: &VerifyArgs, rpc: &str, contract: &str) -> Result<ChainVerdict> {
+    let bundle = ProofBundle::parse(&std::fs::read(&a.bundle)?)?;
+    let key = NoteVerifier::parse(&bundle.verifier_key)?;
+    let cp = Checkpoint::open_signed(&bundle.checkpoint, &key)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async {
+        let c = crate::chain::read_only(rpc, contract).await?;
+        verify_on_chain(&c, &cp, &key, bundle.anchor_consistency.as_ref()).await
+    })
+}
+
 pub fn verify(a: &VerifyArgs) -> Result<()> {
     let report = check(a)?;
+    let on_chain = match (&a.chain.rpc, &a.chain.contract) {
+        (Some(rpc), Some(contract)) if report.ok() => Some(
+            check_chain(a, rpc, contract)
+                .with_context(|| format!("{}: on-chain check", a.bundle.display()))?,
+        ),
+        (None, None) | (Some(_), Some(_)) => None,
+        _ => bail!("--rpc and --contract go together"),
+    };
     if a.json.json {
         super::print_json(&report)?;
     } else {
@@ -67,6 +91,21 @@ pub fn verify(a: &VerifyArgs) -> Result<()> {
             report.failures.len(),
             report.records.len()
         );
+    }
+    if let Some(v) = &on_chain {
+        if a.json.json {
+            super::print_json(&json!({"on_chain": v}))?;
+        } else if v.exact {
+            println!(
+                "on chain: key registered for {} ({}), checkpoint is anchored head #{}",
+                report.origin, v.member_status, v.head_index
+            );
+        } else {
+            println!(
+                "on chain: key registered for {} ({}), checkpoint consistently extends anchored head #{} (size {})",
+                report.origin, v.member_status, v.head_index, v.head_size
+            );
+        }
     }
     if !a.json.json {
         println!("OK: {} records verified", report.records.len());

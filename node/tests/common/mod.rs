@@ -40,10 +40,15 @@ pub fn shared_fhir() -> PathBuf {
 impl Hl {
     /// A fresh, initialised data dir.
     pub fn init() -> Self {
+        Self::init_named("Test Community Health Centre")
+    }
+
+    /// A fresh data dir for the institution `name`.
+    pub fn init_named(name: &str) -> Self {
         let hl = Self {
             dir: tempfile::tempdir().expect("tempdir"),
         };
-        let r = hl.run(&["init", "--institution", "Test Community Health Centre"]);
+        let r = hl.run(&["init", "--institution", name]);
         assert!(r.ok, "init failed: {}", r.stderr);
         hl
     }
