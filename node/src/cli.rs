@@ -51,6 +51,8 @@ pub enum Command {
     /// Anchor the log's head on the consortium chain, or show how far anchoring lags.
     #[command(subcommand)]
     Anchor(AnchorCommand),
+    /// Run the node: ingest files dropped into the inbox and anchor the log on the chain.
+    Node,
     /// Write a deterministic synthetic FHIR R4 population.
     Synth(SynthArgs),
     /// Synthesize, ingest, checkpoint, export and verify in a throw-away data dir.

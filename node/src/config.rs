@@ -29,6 +29,49 @@ pub struct Config {
     pub store: Store,
     #[serde(default)]
     pub chain: ChainConfig,
+    #[serde(default)]
+    pub anchor: AnchorConfig,
+    #[serde(default)]
+    pub inbox: InboxConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnchorConfig {
+    /// Anchor at least this often (seconds) while new records wait.
+    pub interval_secs: u64,
+    /// Anchor as soon as this many records wait.
+    pub every_records: u64,
+    /// Give up one anchoring attempt after this long (seconds) and retry with backoff.
+    pub rpc_timeout_secs: u64,
+}
+
+impl Default for AnchorConfig {
+    fn default() -> Self {
+        Self {
+            interval_secs: 30,
+            every_records: 10_000,
+            rpc_timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboxConfig {
+    /// Directory watched by `healthledger node` for FHIR files to ingest.
+    pub dir: PathBuf,
+    /// How often it looks, in milliseconds.
+    pub poll_ms: u64,
+}
+
+impl Default for InboxConfig {
+    fn default() -> Self {
+        Self {
+            dir: "inbox".into(),
+            poll_ms: 500,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -177,6 +220,20 @@ max_group_records = {group}
 key_file = "keys/eth.key"
 # Blocks to wait after inclusion before a head counts as anchored.
 confirmations = 1
+
+[anchor]
+# `healthledger node` anchors at least this often (seconds) while new records wait...
+interval_secs = 30
+# ...and as soon as this many records wait.
+every_records = 10000
+# One attempt gives up after this long and is retried with backoff (up to 60 s).
+rpc_timeout_secs = 30
+
+[inbox]
+# `healthledger node` ingests *.json and *.ndjson files dropped here (write them under another
+# name and rename into place), then moves them to done/ or rejected/ (with a .error file).
+dir = "inbox"
+poll_ms = 500
 "#,
         name = q(name),
         origin = q(origin),
@@ -292,4 +349,6 @@ struct DefaultsOnly {
     ingest: Ingest,
     store: Store,
     chain: ChainConfig,
+    anchor: AnchorConfig,
+    inbox: InboxConfig,
 }

@@ -5,4 +5,5 @@ pub mod chain;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod synth;

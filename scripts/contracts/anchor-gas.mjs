@@ -11,119 +11,21 @@
 // makes million-leaf trees instant; the verifier's work and the calldata size depend only on the
 // two sizes, not on the hash values.
 
-import { execFileSync, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import * as fs from "node:fs";
-import * as net from "node:net";
-import * as path from "node:path";
-import { fileURLToPath } from "node:url";
+import { startAnvil } from "./lib/anvil.mjs";
+import { anchorCall, deployHealthLedger, registerMember } from "./lib/healthledger.mjs";
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const args = process.argv.slice(2);
 const asJson = args.includes("--json");
 const hfIndex = args.indexOf("--hardfork");
 const hardfork = hfIndex >= 0 ? args[hfIndex + 1] : undefined;
 
-function bin(tool) {
-  return execFileSync("bash", [path.join(repoRoot, "scripts/contracts/foundry-bin.sh"), tool], {
-    encoding: "utf8",
-  }).trim();
-}
-
-// ---- RFC 9162 over identical leaves ----
-
-const sha256 = (...parts) => createHash("sha256").update(Buffer.concat(parts)).digest();
-const LEAF = sha256(Buffer.from([0]), Buffer.from("record"));
-const perfect = [LEAF];
-for (let k = 1; k < 64; k++) perfect.push(sha256(Buffer.from([1]), perfect[k - 1], perfect[k - 1]));
-
-function split(n) {
-  let k = 1n;
-  while (k << 1n < n) k <<= 1n;
-  return k;
-}
-function mth(n) {
-  if ((n & (n - 1n)) === 0n) return perfect[n.toString(2).length - 1];
-  const k = split(n);
-  return sha256(Buffer.from([1]), mth(k), mth(n - k));
-}
-// SUBPROOF(m, D[n], b) for a uniform tree: a subtree's hash depends only on its size.
-function subproof(m, n, complete) {
-  if (m === n) return complete ? [] : [mth(n)];
-  const k = split(n);
-  if (m <= k) return [...subproof(m, k, complete), mth(n - k)];
-  return [...subproof(m - k, n - k, false), mth(k)];
-}
-
-// ---- anvil ----
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function rpc(url, method, params = []) {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = await res.json();
-  if (body.error) throw new Error(`${method}: ${JSON.stringify(body.error)}`);
-  return body.result;
-}
-
-const port = await freePort();
-const url = `http://127.0.0.1:${port}`;
-const anvilArgs = ["--port", String(port), "--host", "127.0.0.1", "--silent", "--accounts", "20"];
-if (hardfork) anvilArgs.push("--hardfork", hardfork);
-const anvil = spawn(bin("anvil"), anvilArgs, { stdio: ["ignore", "ignore", "inherit"] });
-const stop = () => {
-  if (anvil.exitCode === null) anvil.kill("SIGTERM");
-};
-process.on("exit", stop);
+const chain = await startAnvil({ hardfork, accounts: 20 });
+const { rpc, send } = chain;
 
 try {
-  let ready = false;
-  for (let i = 0; i < 100 && !ready; i++) {
-    try {
-      await rpc(url, "eth_chainId");
-      ready = true;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  if (!ready) throw new Error("anvil did not answer");
-
-  const cast = bin("cast");
-  const accounts = await rpc(url, "eth_accounts");
+  const accounts = await rpc("eth_accounts");
   const governor = accounts[0];
-  const artifact = JSON.parse(fs.readFileSync(path.join(repoRoot, "contracts/out/HealthLedger.json"), "utf8"));
-
-  const send = async (from, to, data) => {
-    const tx = { from, data };
-    if (to) tx.to = to;
-    const hash = await rpc(url, "eth_sendTransaction", [tx]);
-    let receipt = null;
-    for (let i = 0; i < 200 && receipt === null; i++) {
-      receipt = await rpc(url, "eth_getTransactionReceipt", [hash]);
-      if (receipt === null) await new Promise((r) => setTimeout(r, 10));
-    }
-    if (receipt === null) throw new Error(`no receipt for ${hash}`);
-    if (receipt.status !== "0x1") throw new Error(`transaction ${hash} reverted`);
-    return receipt;
-  };
-  const calldata = (sig, ...a) => execFileSync(cast, ["calldata", sig, ...a], { encoding: "utf8" }).trim();
-
-  const ctorArg = governor.slice(2).toLowerCase().padStart(64, "0");
-  const deployed = await send(governor, null, artifact.bytecode + ctorArg);
-  const contract = deployed.contractAddress;
+  const contract = await deployHealthLedger(chain, governor);
 
   const cases = [
     [1024n, 2048n],
@@ -136,23 +38,8 @@ try {
   const register = async () => {
     const i = members++;
     const member = accounts[1 + i];
-    await send(
-      governor,
-      contract,
-      calldata(
-        "registerInstitution(address,bytes32,string,string)",
-        member,
-        `0x${sha256(Buffer.from(`key ${i}`)).toString("hex")}`,
-        `gas-${i}.example.cn/log`,
-        `Member ${i}`,
-      ),
-    );
+    await registerMember(chain, contract, governor, member, i);
     return member;
-  };
-  const anchorCall = (m, n) => {
-    const proof = m === 0n ? [] : subproof(m, n, true).map((h) => `0x${h.toString("hex")}`);
-    const data = calldata("anchor(uint64,bytes32,bytes32[])", n.toString(), `0x${mth(n).toString("hex")}`, `[${proof.join(",")}]`);
-    return { data, proofHashes: proof.length };
   };
 
   // Each case is measured twice: as a member's 2nd anchor (odd index: it also completes a
@@ -185,7 +72,7 @@ try {
     });
   }
 
-  const node = await rpc(url, "web3_clientVersion");
+  const node = await rpc("web3_clientVersion");
   if (asJson) {
     process.stdout.write(
       `${JSON.stringify({ client: node, hardfork: hardfork ?? "anvil default", firstAnchorGas, results }, null, 2)}\n`,
@@ -204,5 +91,5 @@ try {
     console.log(`first anchor of a member (no proof): ${firstAnchorGas} gas`);
   }
 } finally {
-  stop();
+  chain.stop();
 }

@@ -2,6 +2,7 @@
 //! local log still contains it, and anchor the local head with the consistency proof from it.
 
 use alloy::primitives::B256;
+use alloy::providers::Provider;
 use anyhow::{Context, Result, bail};
 use hl_ledger::Ledger;
 use time::OffsetDateTime;
@@ -9,7 +10,7 @@ use time::OffsetDateTime;
 use hl_contracts::HealthLedger::HealthLedgerErrors;
 
 use super::Chain;
-use super::state::{AnchorRecord, AnchorState};
+use super::state::{AnchorRecord, AnchorState, PendingAnchor};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AnchorOutcome {
@@ -38,6 +39,9 @@ pub async fn anchor_once(
     chain: &Chain,
     state: &AnchorState,
 ) -> Result<AnchorOutcome> {
+    if let Some(outcome) = settle_pending(chain, state).await? {
+        return Ok(outcome);
+    }
     let head = ledger.head()?;
     if head.size == 0 {
         bail!("the log is empty: nothing to anchor");
@@ -65,7 +69,7 @@ pub async fn anchor_once(
         }
     };
     let proof: Vec<B256> = proof.into_iter().map(B256::from).collect();
-    let pending = match chain
+    let sent = match chain
         .contract
         .anchor(head.size, B256::from(head.root), proof)
         .send()
@@ -77,11 +81,29 @@ pub async fn anchor_once(
             None => return Err(anyhow::Error::new(e).context("sending the anchor transaction")),
         },
     };
-    let receipt = pending
+    // Remember the transaction before waiting: a node killed now waits for it after a restart
+    // instead of sending a second one.
+    state.set_pending(Some(&PendingAnchor {
+        size: head.size,
+        root: hex::encode(head.root),
+        tx_hash: sent.tx_hash().to_string(),
+    }))?;
+    let receipt = sent
         .with_required_confirmations(chain.confirmations.max(1))
         .get_receipt()
         .await
         .context("waiting for the anchor transaction")?;
+    finish(state, head.size, hex::encode(head.root), &receipt)
+}
+
+/// Records a mined anchor transaction and clears the pending one.
+fn finish(
+    state: &AnchorState,
+    size: u64,
+    root: String,
+    receipt: &alloy::rpc::types::TransactionReceipt,
+) -> Result<AnchorOutcome> {
+    state.set_pending(None)?;
     if !receipt.status() {
         bail!(
             "the anchor transaction {} reverted",
@@ -89,8 +111,8 @@ pub async fn anchor_once(
         );
     }
     let record = AnchorRecord {
-        size: head.size,
-        root: hex::encode(head.root),
+        size,
+        root,
         tx_hash: receipt.transaction_hash.to_string(),
         block_number: receipt.block_number.unwrap_or_default(),
         block_hash: receipt
@@ -102,4 +124,35 @@ pub async fn anchor_once(
     };
     state.record(&record)?;
     Ok(AnchorOutcome::Anchored(record))
+}
+
+/// Settles an anchor transaction sent before a restart: mined → recorded; still in the pool →
+/// waited for; unknown to the chain (dropped, or lost in a reorg) → forgotten, so that the
+/// caller anchors afresh from what the contract now holds.
+async fn settle_pending(chain: &Chain, state: &AnchorState) -> Result<Option<AnchorOutcome>> {
+    let Some(p) = state.pending()? else {
+        return Ok(None);
+    };
+    let hash: alloy::primitives::TxHash = p
+        .tx_hash
+        .parse()
+        .with_context(|| format!("pending anchor tx hash '{}' in anchors.redb", p.tx_hash))?;
+    let provider = chain.contract.provider();
+    if let Some(receipt) = provider.get_transaction_receipt(hash).await? {
+        tracing::info!(tx = %hash, size = p.size, "pending anchor transaction was mined");
+        return finish(state, p.size, p.root, &receipt).map(Some);
+    }
+    if provider.get_transaction_by_hash(hash).await?.is_some() {
+        tracing::info!(tx = %hash, size = p.size, "waiting for the pending anchor transaction");
+        let receipt =
+            alloy::providers::PendingTransactionBuilder::new(provider.root().clone(), hash)
+                .with_required_confirmations(chain.confirmations.max(1))
+                .get_receipt()
+                .await
+                .context("waiting for the pending anchor transaction")?;
+        return finish(state, p.size, p.root, &receipt).map(Some);
+    }
+    tracing::warn!(tx = %hash, size = p.size, "pending anchor transaction is gone from the chain; anchoring again");
+    state.set_pending(None)?;
+    Ok(None)
 }

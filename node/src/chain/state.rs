@@ -8,6 +8,9 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 const ANCHORS: TableDefinition<u64, &[u8]> = TableDefinition::new("anchors");
+/// At most one row: the anchor transaction sent and not yet seen confirmed, written before the
+/// node waits for it, so that a restart waits for that transaction instead of sending another.
+const PENDING: TableDefinition<u8, &[u8]> = TableDefinition::new("pending");
 pub const ANCHORS_FILE: &str = "anchors.redb";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +25,14 @@ pub struct AnchorRecord {
     pub confirmed_at: String,
 }
 
+/// An anchor transaction that was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingAnchor {
+    pub size: u64,
+    pub root: String,
+    pub tx_hash: String,
+}
+
 pub struct AnchorState {
     db: Database,
 }
@@ -32,8 +43,37 @@ impl AnchorState {
         let db = Database::create(&path).with_context(|| format!("opening {}", path.display()))?;
         let txn = db.begin_write()?;
         txn.open_table(ANCHORS)?;
+        txn.open_table(PENDING)?;
         txn.commit()?;
         Ok(Self { db })
+    }
+
+    pub fn set_pending(&self, p: Option<&PendingAnchor>) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut t = txn.open_table(PENDING)?;
+            match p {
+                Some(p) => {
+                    t.insert(0, serde_json::to_vec(p)?.as_slice())?;
+                }
+                None => {
+                    t.remove(0)?;
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    pub fn pending(&self) -> Result<Option<PendingAnchor>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(PENDING)?;
+        match t.get(0)? {
+            None => Ok(None),
+            Some(v) => Ok(Some(
+                serde_json::from_slice(v.value()).context("anchors.redb")?,
+            )),
+        }
     }
 
     /// The last anchor recorded in `data_dir`, without creating the file when there is none.

@@ -1,6 +1,8 @@
 //! Runs the real `healthledger` binary against a temporary data dir.
 #![allow(dead_code)]
 
+pub mod chain;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,0 +1,162 @@
+//! `healthledger node` against anvil: files dropped into the inbox are ingested and anchored;
+//! while the chain is frozen (SIGSTOP) ingest goes on and anchoring catches up afterwards; a
+//! reorg that drops the anchor is followed by a new anchor; SIGTERM stops the node cleanly.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Hl;
+use common::chain::{anchored, rpc, setup};
+use hl_tests::Anvil;
+
+fn signal(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("kill")
+        .success();
+    assert!(ok, "kill {sig} {pid}");
+}
+
+fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn resources(file: &Path) -> u64 {
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(file).expect("read")).expect("json");
+    v["entry"].as_array().map_or(1, |e| e.len() as u64)
+}
+
+/// Moves files into the inbox the way a producer must: write elsewhere, rename into place.
+fn drop_into(inbox: &Path, files: &[PathBuf]) -> u64 {
+    let mut n = 0;
+    for f in files {
+        n += resources(f);
+        std::fs::rename(f, inbox.join(f.file_name().expect("name"))).expect("rename");
+    }
+    n
+}
+
+struct Daemon(Child);
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn node_ingests_the_inbox_and_anchors_through_outages_and_reorgs() {
+    let anvil = Anvil::start();
+    let hl = Hl::init();
+    let (contract, account) = setup(&hl, &anvil);
+    let staging = hl.dir.path().join("staging");
+    assert!(
+        hl.run(&[
+            "synth",
+            "--residents",
+            "30",
+            "--seed",
+            "9",
+            "--out",
+            staging.to_str().expect("p")
+        ])
+        .ok
+    );
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&staging)
+        .expect("dir")
+        .map(|e| e.expect("e").path())
+        .collect();
+    files.sort();
+    let inbox = hl.data().join("inbox");
+    std::fs::create_dir_all(&inbox).expect("inbox");
+
+    let log = std::fs::File::create(hl.dir.path().join("node.log")).expect("log");
+    let mut daemon = Daemon(
+        hl.cmd()
+            .env("HEALTHLEDGER_CHAIN__RPC", &anvil.url)
+            .env("HEALTHLEDGER_CHAIN__CONTRACT", &contract)
+            .env("HEALTHLEDGER_ANCHOR__INTERVAL_SECS", "1")
+            .env("HEALTHLEDGER_ANCHOR__RPC_TIMEOUT_SECS", "2")
+            .env("HEALTHLEDGER_INBOX__POLL_MS", "100")
+            .env("HEALTHLEDGER_LOG", "info")
+            .arg("node")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn node"),
+    );
+
+    // 1. Ingest and anchor.
+    let mut total = drop_into(&inbox, &files[..10]);
+    wait_until("the first anchor", Duration::from_secs(60), || {
+        anchored(&anvil, &contract, &account).0 == total
+    });
+
+    // 2. Freeze the chain: ingest goes on, anchoring waits, then catches up.
+    signal(anvil.pid(), "-STOP");
+    total += drop_into(&inbox, &files[10..20]);
+    let done = inbox.join("done");
+    wait_until(
+        "ingest while the chain is frozen",
+        Duration::from_secs(60),
+        || std::fs::read_dir(&done).map_or(0, |d| d.count()) == 20,
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    signal(anvil.pid(), "-CONT");
+    wait_until("anchoring to catch up", Duration::from_secs(90), || {
+        anchored(&anvil, &contract, &account).0 == total
+    });
+
+    // 3. A reorg drops the block with the latest anchor: the node anchors the head again.
+    let before = anchored(&anvil, &contract, &account);
+    rpc(&anvil, "anvil_reorg", serde_json::json!([1, []]));
+    assert!(
+        anchored(&anvil, &contract, &account).0 < before.0,
+        "the reorg removed the anchor"
+    );
+    wait_until(
+        "the anchor lost in the reorg to come back",
+        Duration::from_secs(60),
+        || anchored(&anvil, &contract, &account) == before,
+    );
+
+    // 4. A bad file is rejected with its reason, the rest lands.
+    std::fs::write(inbox.join("zz-bad.json"), b"{not json").expect("write");
+    total += drop_into(&inbox, &files[20..]);
+    wait_until("the last anchor", Duration::from_secs(60), || {
+        anchored(&anvil, &contract, &account).0 == total
+    });
+    let why =
+        std::fs::read_to_string(inbox.join("rejected/zz-bad.json.error")).expect("error file");
+    assert!(
+        why.contains("zz-bad.json") && why.contains("not JSON"),
+        "{why}"
+    );
+
+    // 5. SIGTERM: a clean stop, after which the CLI sees everything and lag 0.
+    signal(daemon.0.id(), "-TERM");
+    let status = daemon.0.wait().expect("wait");
+    assert!(status.success(), "node exit: {status}");
+    let lag: serde_json::Value = serde_json::from_str(
+        &hl.cmd()
+            .env("HEALTHLEDGER_CHAIN__RPC", &anvil.url)
+            .env("HEALTHLEDGER_CHAIN__CONTRACT", &contract)
+            .args(["anchor", "status", "--json"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .expect("spawn"),
+    )
+    .expect("json");
+    assert_eq!(lag["local_size"], total);
+    assert_eq!(lag["lag_records"], 0);
+    assert!(hl.run(&["fsck"]).ok);
+}

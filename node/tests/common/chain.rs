@@ -1,0 +1,80 @@
+//! A chain for node tests: anvil with the contract deployed and this node admitted and funded.
+
+use alloy::providers::{Provider, ProviderBuilder};
+use hl_tests::{ANVIL_KEY_0, Anvil};
+
+use super::Hl;
+
+/// JSON-RPC call to the test chain.
+pub fn rpc(anvil: &Anvil, method: &str, params: serde_json::Value) -> serde_json::Value {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let p = ProviderBuilder::new().connect_http(anvil.url.parse().expect("url"));
+        p.raw_request::<_, serde_json::Value>(method.to_owned().into(), params)
+            .await
+            .expect(method)
+    })
+}
+
+/// Deploys the contract, admits `hl`'s institution and funds its account; returns
+/// (contract address, member account).
+pub fn setup(hl: &Hl, anvil: &Anvil) -> (String, String) {
+    let gk = hl.write("governor.key", format!("{ANVIL_KEY_0}\n").as_bytes());
+    let gk = gk.to_str().expect("path");
+    let r = hl.run(&["chain", "deploy", "--rpc", &anvil.url, "--governor-key", gk]);
+    assert!(r.ok, "deploy: {}", r.stderr);
+    let contract = r.stdout.trim().to_owned();
+    let with_chain = |args: &[&str]| -> super::Run {
+        hl.cmd()
+            .env("HEALTHLEDGER_CHAIN__RPC", &anvil.url)
+            .env("HEALTHLEDGER_CHAIN__CONTRACT", &contract)
+            .args(args)
+            .output()
+            .expect("spawn")
+            .into()
+    };
+    let status: serde_json::Value =
+        serde_json::from_str(&with_chain(&["chain", "status", "--json"]).stdout).expect("json");
+    let account = status["account"].as_str().expect("account").to_owned();
+    let vkey = hl.run(&["log", "key"]).stdout.trim().to_owned();
+    let r = with_chain(&[
+        "chain",
+        "admit",
+        "--governor-key",
+        gk,
+        "--member",
+        &account,
+        "--verifier-key",
+        &vkey,
+        "--name",
+        "Test CHC",
+    ]);
+    assert!(r.ok, "admit: {}", r.stderr);
+    rpc(
+        anvil,
+        "anvil_setBalance",
+        serde_json::json!([account, "0x56BC75E2D63100000"]),
+    );
+    (contract, account)
+}
+
+/// (size, root hex) of the latest head the contract holds for `account`.
+pub fn anchored(anvil: &Anvil, contract: &str, account: &str) -> (u64, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let p = ProviderBuilder::new().connect_http(anvil.url.parse().expect("url"));
+        let c = hl_contracts::HealthLedger::new(contract.parse().expect("address"), &p);
+        let h = c
+            .latestHead(account.parse().expect("address"))
+            .call()
+            .await
+            .expect("latestHead");
+        (h.size, hex::encode(h.root.0))
+    })
+}
