@@ -160,3 +160,100 @@ fn node_ingests_the_inbox_and_anchors_through_outages_and_reorgs() {
     assert_eq!(lag["lag_records"], 0);
     assert!(hl.run(&["fsck"]).ok);
 }
+
+fn start_node(hl: &Hl, anvil: &Anvil, contract: &str, log: &str) -> Daemon {
+    let log = std::fs::File::create(hl.dir.path().join(log)).expect("log");
+    Daemon(
+        hl.cmd()
+            .env("HEALTHLEDGER_CHAIN__RPC", &anvil.url)
+            .env("HEALTHLEDGER_CHAIN__CONTRACT", contract)
+            .env("HEALTHLEDGER_ANCHOR__INTERVAL_SECS", "1")
+            .env("HEALTHLEDGER_ANCHOR__RPC_TIMEOUT_SECS", "60")
+            .env("HEALTHLEDGER_INBOX__POLL_MS", "100")
+            .env("HEALTHLEDGER_LOG", "info")
+            .arg("node")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn node"),
+    )
+}
+
+fn hex_u64(v: &serde_json::Value) -> u64 {
+    u64::from_str_radix(v.as_str().expect("hex").trim_start_matches("0x"), 16).expect("hex number")
+}
+
+#[test]
+fn a_node_killed_between_send_and_receipt_does_not_anchor_twice() {
+    let anvil = Anvil::start();
+    let hl = Hl::init();
+    let (contract, account) = setup(&hl, &anvil);
+    let staging = hl.dir.path().join("staging");
+    assert!(
+        hl.run(&[
+            "synth",
+            "--residents",
+            "5",
+            "--seed",
+            "4",
+            "--out",
+            staging.to_str().expect("p")
+        ])
+        .ok
+    );
+    let files: Vec<PathBuf> = std::fs::read_dir(&staging)
+        .expect("dir")
+        .map(|e| e.expect("e").path())
+        .collect();
+    let inbox = hl.data().join("inbox");
+    std::fs::create_dir_all(&inbox).expect("inbox");
+
+    // Blocks are mined only on request: the anchor transaction stays pending.
+    rpc(&anvil, "evm_setAutomine", serde_json::json!([false]));
+    let total = drop_into(&inbox, &files);
+    let mut node = start_node(&hl, &anvil, &contract, "node1.log");
+    wait_until(
+        "the anchor transaction to be sent",
+        Duration::from_secs(60),
+        || hex_u64(&rpc(&anvil, "txpool_status", serde_json::json!([]))["pending"]) == 1,
+    );
+    // Killed after sending, before any receipt; restarted while the transaction is still pending.
+    node.0.kill().expect("SIGKILL");
+    let _ = node.0.wait();
+    let node = start_node(&hl, &anvil, &contract, "node2.log");
+    std::thread::sleep(Duration::from_secs(3));
+    // The restarted node waits for the transaction it had sent instead of sending another.
+    assert_eq!(
+        hex_u64(&rpc(&anvil, "txpool_status", serde_json::json!([]))["pending"]),
+        1
+    );
+    rpc(&anvil, "evm_mine", serde_json::json!([]));
+    rpc(&anvil, "evm_setAutomine", serde_json::json!([true]));
+    assert_eq!(anchored(&anvil, &contract, &account).0, total);
+    std::thread::sleep(Duration::from_secs(3));
+    drop(node);
+    let nonce = hex_u64(&rpc(
+        &anvil,
+        "eth_getTransactionCount",
+        serde_json::json!([account, "latest"]),
+    ));
+    assert_eq!(
+        nonce, 1,
+        "exactly one transaction from the member: the anchor"
+    );
+    let lag: serde_json::Value = serde_json::from_str(
+        &hl.cmd()
+            .env("HEALTHLEDGER_CHAIN__RPC", &anvil.url)
+            .env("HEALTHLEDGER_CHAIN__CONTRACT", &contract)
+            .args(["anchor", "status", "--json"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .expect("spawn"),
+    )
+    .expect("json");
+    assert_eq!(
+        lag["last_anchor"]["size"], total,
+        "the restarted node recorded the anchor it had sent"
+    );
+    assert_eq!(lag["lag_records"], 0);
+}
