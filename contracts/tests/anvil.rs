@@ -174,3 +174,153 @@ async fn ledger_checkpoints_anchor_and_rewrites_are_refused() {
     assert_eq!(latest.size, anchored);
     assert!(gov.get_block_number().await.expect("block") >= 5);
 }
+
+/// A resident's wallet signs consent off chain (EIP-712, as a wallet app would); a member relays
+/// it. The Rust types of `hl_contracts::consent` must hash exactly as the contract does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consent_signed_by_the_resident_and_relayed_by_a_member() {
+    use alloy::primitives::U256;
+    use alloy::signers::SignerSync;
+    use hl_contracts::consent::{Grant, Revoke, domain};
+
+    let anvil = Anvil::start();
+    let url: alloy::transports::http::reqwest::Url = anvil.url.parse().expect("url");
+    let governor: PrivateKeySigner = GOVERNOR_KEY.parse().expect("key");
+    let member: PrivateKeySigner = MEMBER_KEY.parse().expect("key");
+    let member_addr = member.address();
+    let gov = ProviderBuilder::new()
+        .wallet(governor.clone())
+        .connect_http(url.clone());
+    let mem = ProviderBuilder::new().wallet(member).connect_http(url);
+    let contract = HealthLedger::deploy(&gov, governor.address())
+        .await
+        .expect("deploy");
+    contract
+        .registerInstitution(
+            member_addr,
+            b256([3; 32]),
+            "test.example/a".into(),
+            "A".into(),
+        )
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("registered");
+    let as_member = HealthLedger::new(*contract.address(), &mem);
+
+    // The member binds the resident's wallet after an in-person identity check.
+    let resident = PrivateKeySigner::random();
+    let pseudonym = b256([0x42; 32]);
+    let r = as_member
+        .bindResident(pseudonym, resident.address())
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("mined");
+    assert!(r.status());
+
+    let chain_id = gov.get_chain_id().await.expect("chain id");
+    let dom = domain(chain_id, *contract.address());
+    assert_eq!(
+        contract.DOMAIN_SEPARATOR().call().await.expect("call"),
+        dom.separator()
+    );
+
+    let purpose = b256([7; 32]);
+    let far = 4_000_000_000u64; // 2096: neither the expiry nor the deadline is near
+    let grant = |nonce: u64, deadline: u64| Grant {
+        pseudonym,
+        grantee: member_addr,
+        categories: U256::from(0b101u8),
+        purpose,
+        expiry: far,
+        nonce: U256::from(nonce),
+        deadline: U256::from(deadline),
+    };
+    let relay_grant = |g: Grant, sig: [u8; 65]| {
+        as_member.grantConsentBySig(
+            g.pseudonym,
+            g.grantee,
+            g.categories,
+            g.purpose,
+            g.expiry,
+            g.deadline,
+            sig.to_vec().into(),
+        )
+    };
+    let permitted = |category: u8| as_member.isPermitted(pseudonym, member_addr, category, purpose);
+
+    // Signed by the bound wallet, relayed by the member: categories 0 and 2, not 1.
+    let g = grant(0, far);
+    let sig = resident
+        .sign_typed_data_sync(&g, &dom)
+        .expect("sign")
+        .as_bytes();
+    let r = relay_grant(g.clone(), sig)
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("mined");
+    assert!(r.status(), "grantConsentBySig reverted");
+    assert!(permitted(0).call().await.expect("call"));
+    assert!(!permitted(1).call().await.expect("call"));
+    assert!(permitted(2).call().await.expect("call"));
+
+    // Replaying the same signature fails (its nonce is used); so do an expired deadline and a
+    // signature by any other wallet.
+    assert!(relay_grant(g, sig).call().await.is_err(), "replay accepted");
+    let expired = grant(1, 1);
+    let sig = resident
+        .sign_typed_data_sync(&expired, &dom)
+        .expect("sign")
+        .as_bytes();
+    assert!(
+        relay_grant(expired, sig).call().await.is_err(),
+        "expired deadline accepted"
+    );
+    let stranger = PrivateKeySigner::random();
+    let forged = grant(1, far);
+    let sig = stranger
+        .sign_typed_data_sync(&forged, &dom)
+        .expect("sign")
+        .as_bytes();
+    assert!(
+        relay_grant(forged, sig).call().await.is_err(),
+        "wrong signer accepted"
+    );
+
+    // Revoked by signature: no longer permitted.
+    let rv = Revoke {
+        pseudonym,
+        grantee: member_addr,
+        purpose,
+        nonce: U256::from(1u8),
+        deadline: U256::from(far),
+    };
+    let sig = resident
+        .sign_typed_data_sync(&rv, &dom)
+        .expect("sign")
+        .as_bytes();
+    let r = as_member
+        .revokeConsentBySig(
+            rv.pseudonym,
+            rv.grantee,
+            rv.purpose,
+            rv.deadline,
+            sig.to_vec().into(),
+        )
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("mined");
+    assert!(r.status(), "revokeConsentBySig reverted");
+    assert!(!permitted(0).call().await.expect("call"));
+}
