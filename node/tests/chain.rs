@@ -2,25 +2,18 @@
 
 mod common;
 
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::providers::ProviderBuilder;
 use common::Hl;
+use common::chain::setup;
 use hl_tests::{ANVIL_KEY_0, Anvil};
 
 #[test]
 fn deploy_admit_ingest_anchor_and_status() {
     let anvil = Anvil::start();
     let hl = Hl::init();
-    let governor_key = hl.write("governor.key", format!("{ANVIL_KEY_0}\n").as_bytes());
-    let gk = governor_key.to_str().expect("path");
-
-    // Deploy: the contract address is the only line on stdout.
-    let r = hl.run(&["chain", "deploy", "--rpc", &anvil.url, "--governor-key", gk]);
-    assert!(r.ok, "deploy: {}", r.stderr);
-    let contract = r.stdout.trim().to_owned();
-    assert!(
-        contract.starts_with("0x") && contract.len() == 42,
-        "{contract}"
-    );
+    // Before admission the node is not a member; common::chain::setup then deploys, admits and
+    // funds it through the same commands an operator runs.
+    let (contract, account) = setup(&hl, &anvil);
     let chain = |args: &[&str]| -> common::Run {
         hl.cmd()
             .env("HEALTHLEDGER_CHAIN__RPC", &anvil.url)
@@ -30,45 +23,16 @@ fn deploy_admit_ingest_anchor_and_status() {
             .expect("spawn")
             .into()
     };
-
-    // Not yet a member: status says so.
+    let vkey = hl.run(&["log", "key"]).stdout.trim().to_owned();
     let status: serde_json::Value =
         serde_json::from_str(&chain(&["chain", "status", "--json"]).stdout).expect("json");
-    assert_eq!(status["member_status"], "none");
-    let account = status["account"].as_str().expect("account").to_owned();
-
-    // The governor admits this institution with its log key; anvil funds its account for gas.
-    let vkey = hl.run(&["log", "key"]).stdout.trim().to_owned();
-    let r = chain(&[
-        "chain",
-        "admit",
-        "--governor-key",
-        gk,
-        "--member",
-        &account,
-        "--verifier-key",
-        &vkey,
-        "--name",
-        "Test CHC",
-    ]);
-    assert!(r.ok, "admit: {}", r.stderr);
+    assert_eq!(status["member_status"], "active");
+    assert_eq!(status["account"], account);
+    assert_eq!(status["origin"], vkey.split('+').next().expect("name"));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(async {
-        let p = ProviderBuilder::new().connect_http(anvil.url.parse().expect("url"));
-        let _: serde_json::Value = p
-            .raw_request(
-                "anvil_setBalance".into(),
-                (account.clone(), "0x56BC75E2D63100000"),
-            )
-            .await
-            .expect("fund");
-    });
-    let status: serde_json::Value =
-        serde_json::from_str(&chain(&["chain", "status", "--json"]).stdout).expect("json");
-    assert_eq!(status["member_status"], "active");
     // Suspended by the governor: the contract refuses its anchors, and says why.
     let seed = hl.write(
         "seed.json",
