@@ -4,6 +4,9 @@ pragma solidity ^0.8.24;
 import {Fixture} from "./util/Fixture.sol";
 import {MerkleTree} from "./util/MerkleTree.sol";
 import {HealthLedger} from "../src/HealthLedger.sol";
+import {Anchoring} from "../src/Anchoring.sol";
+import {ConsistencyProof} from "../src/ConsistencyProof.sol";
+import {Membership} from "../src/Membership.sol";
 
 /// @notice Anchoring: first heads, consistency-proof verification, every refusal, fuzzing and
 /// gas per proof length. Trees and proofs come from the test MerkleTree library (RFC 9162
@@ -78,7 +81,7 @@ contract AnchoringTest is Fixture {
         assertEq(uint256(ts), 0);
         assertEq(hl.headCount(MEMBER_A), 0);
         assertEq(hl.headCount(OUTSIDER), 0);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.HeadIndexOutOfRange.selector, 0, 0));
+        vm.expectRevert(abi.encodeWithSelector(Anchoring.HeadIndexOutOfRange.selector, 0, 0));
         hl.headAt(MEMBER_A, 0);
     }
 
@@ -86,11 +89,11 @@ contract AnchoringTest is Fixture {
         MerkleTree.Tree memory t = MerkleTree.synthetic(1, 5);
         bytes32 root = t.root(5);
         vm.expectEmit(true, true, false, true, address(hl));
-        emit HealthLedger.Anchored(MEMBER_A, 0, 5, root);
+        emit Anchoring.Anchored(MEMBER_A, 0, 5, root);
         anchorAs(MEMBER_A, 5, root, noProof);
         assertLatest(MEMBER_A, 0, 5, root);
         assertHead(MEMBER_A, 0, 5, root);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.HeadIndexOutOfRange.selector, 1, 1));
+        vm.expectRevert(abi.encodeWithSelector(Anchoring.HeadIndexOutOfRange.selector, 1, 1));
         hl.headAt(MEMBER_A, 1);
         // The other member's log is untouched.
         assertEq(hl.headCount(MEMBER_B), 0);
@@ -109,9 +112,9 @@ contract AnchoringTest is Fixture {
     function test_firstAnchor_refusesProofAndZeroSize() public {
         bytes32[] memory proof = new bytes32[](1);
         expectAnchorRevert(
-            MEMBER_A, 4, keccak256("r"), proof, abi.encodeWithSelector(HealthLedger.InvalidProofLength.selector, 0, 1)
+            MEMBER_A, 4, keccak256("r"), proof, abi.encodeWithSelector(ConsistencyProof.InvalidProofLength.selector, 0, 1)
         );
-        expectAnchorRevert(MEMBER_A, 0, keccak256("r"), noProof, abi.encodeWithSelector(HealthLedger.ZeroSize.selector));
+        expectAnchorRevert(MEMBER_A, 0, keccak256("r"), noProof, abi.encodeWithSelector(Anchoring.ZeroSize.selector));
         assertEq(hl.headCount(MEMBER_A), 0);
     }
 
@@ -129,7 +132,7 @@ contract AnchoringTest is Fixture {
                 anchorAs(member, m, roots[m], noProof);
                 bytes32[] memory proof = t.consistencyProof(m, n);
                 vm.expectEmit(true, true, false, true, address(hl));
-                emit HealthLedger.Anchored(member, 1, uint64(n), roots[n]);
+                emit Anchoring.Anchored(member, 1, uint64(n), roots[n]);
                 anchorAs(member, n, roots[n], proof);
                 assertLatest(member, 1, n, roots[n]);
                 assertHead(member, 0, m, roots[m]);
@@ -161,7 +164,7 @@ contract AnchoringTest is Fixture {
             bytes32 root = t.root(sizes[i]);
             bytes32[] memory proof = t.consistencyProof(sizes[i - 1], sizes[i]);
             vm.expectEmit(true, true, false, true, address(hl));
-            emit HealthLedger.Anchored(MEMBER_A, i, uint64(sizes[i]), root);
+            emit Anchoring.Anchored(MEMBER_A, i, uint64(sizes[i]), root);
             anchorAs(MEMBER_A, sizes[i], root, proof);
             assertLatest(MEMBER_A, i, sizes[i], root);
             // Every earlier head is still readable, whichever parity the latest index has
@@ -195,7 +198,7 @@ contract AnchoringTest is Fixture {
             20,
             t.root(20),
             t.consistencyProof(10, 20),
-            abi.encodeWithSelector(HealthLedger.NotActiveMember.selector, MEMBER_A)
+            abi.encodeWithSelector(Membership.NotActiveMember.selector, MEMBER_A)
         );
         assertEq(hl.headCount(MEMBER_A), 1);
 
@@ -216,13 +219,13 @@ contract AnchoringTest is Fixture {
                 5,
                 t.root(5),
                 noProof,
-                abi.encodeWithSelector(HealthLedger.NotActiveMember.selector, callers[i])
+                abi.encodeWithSelector(Membership.NotActiveMember.selector, callers[i])
             );
         }
         vm.prank(GOVERNOR);
         hl.setRegulator(OUTSIDER, true);
         expectAnchorRevert(
-            OUTSIDER, 5, t.root(5), noProof, abi.encodeWithSelector(HealthLedger.NotActiveMember.selector, OUTSIDER)
+            OUTSIDER, 5, t.root(5), noProof, abi.encodeWithSelector(Membership.NotActiveMember.selector, OUTSIDER)
         );
     }
 
@@ -234,7 +237,7 @@ contract AnchoringTest is Fixture {
             5,
             keccak256("r"),
             noProof,
-            abi.encodeWithSelector(HealthLedger.NotActiveMember.selector, MEMBER_B)
+            abi.encodeWithSelector(Membership.NotActiveMember.selector, MEMBER_B)
         );
     }
 
@@ -250,7 +253,7 @@ contract AnchoringTest is Fixture {
         // The forger's own proof is internally consistent (forged 6 -> forged 10) ...
         bytes32[] memory forgedProof = forged.consistencyProof(6, 10);
         expectAnchorRevert(
-            MEMBER_A, 10, forged.root(10), forgedProof, abi.encodeWithSelector(HealthLedger.InconsistentProof.selector)
+            MEMBER_A, 10, forged.root(10), forgedProof, abi.encodeWithSelector(ConsistencyProof.InconsistentProof.selector)
         );
         // ... and the honest proof does not lead to the forged root either.
         expectAnchorRevert(
@@ -258,7 +261,7 @@ contract AnchoringTest is Fixture {
             10,
             forged.root(10),
             honest.consistencyProof(6, 10),
-            abi.encodeWithSelector(HealthLedger.InconsistentProof.selector)
+            abi.encodeWithSelector(ConsistencyProof.InconsistentProof.selector)
         );
         // Same size, rewritten history: a fork.
         expectAnchorRevert(
@@ -266,7 +269,7 @@ contract AnchoringTest is Fixture {
             6,
             forged.root(6),
             noProof,
-            abi.encodeWithSelector(HealthLedger.ConflictingRoot.selector, uint64(6), honest.root(6), forged.root(6))
+            abi.encodeWithSelector(Anchoring.ConflictingRoot.selector, uint64(6), honest.root(6), forged.root(6))
         );
 
         // Leaves after the anchored size are not history yet: changing one is fine.
@@ -280,7 +283,7 @@ contract AnchoringTest is Fixture {
             16,
             honest.root(16),
             honest.consistencyProof(10, 16),
-            abi.encodeWithSelector(HealthLedger.InconsistentProof.selector)
+            abi.encodeWithSelector(ConsistencyProof.InconsistentProof.selector)
         );
     }
 
@@ -292,16 +295,16 @@ contract AnchoringTest is Fixture {
             19,
             t.root(19),
             noProof,
-            abi.encodeWithSelector(HealthLedger.SizeBelowLatest.selector, uint64(20), uint64(19))
+            abi.encodeWithSelector(Anchoring.SizeBelowLatest.selector, uint64(20), uint64(19))
         );
         expectAnchorRevert(
             MEMBER_A,
             1,
             t.root(1),
             noProof,
-            abi.encodeWithSelector(HealthLedger.SizeBelowLatest.selector, uint64(20), uint64(1))
+            abi.encodeWithSelector(Anchoring.SizeBelowLatest.selector, uint64(20), uint64(1))
         );
-        expectAnchorRevert(MEMBER_A, 0, bytes32(0), noProof, abi.encodeWithSelector(HealthLedger.ZeroSize.selector));
+        expectAnchorRevert(MEMBER_A, 0, bytes32(0), noProof, abi.encodeWithSelector(Anchoring.ZeroSize.selector));
         assertLatest(MEMBER_A, 0, 20, t.root(20));
     }
 
@@ -314,7 +317,7 @@ contract AnchoringTest is Fixture {
             8,
             other,
             noProof,
-            abi.encodeWithSelector(HealthLedger.ConflictingRoot.selector, uint64(8), t.root(8), other)
+            abi.encodeWithSelector(Anchoring.ConflictingRoot.selector, uint64(8), t.root(8), other)
         );
         // Also with a (meaningless) proof attached.
         expectAnchorRevert(
@@ -322,7 +325,7 @@ contract AnchoringTest is Fixture {
             8,
             other,
             t.consistencyProof(4, 8),
-            abi.encodeWithSelector(HealthLedger.ConflictingRoot.selector, uint64(8), t.root(8), other)
+            abi.encodeWithSelector(Anchoring.ConflictingRoot.selector, uint64(8), t.root(8), other)
         );
     }
 
@@ -334,7 +337,7 @@ contract AnchoringTest is Fixture {
             3,
             t.root(3),
             noProof,
-            abi.encodeWithSelector(HealthLedger.AlreadyAnchored.selector, uint64(3), t.root(3))
+            abi.encodeWithSelector(Anchoring.AlreadyAnchored.selector, uint64(3), t.root(3))
         );
 
         anchorAs(MEMBER_A, 8, t.root(8), t.consistencyProof(3, 8));
@@ -344,7 +347,7 @@ contract AnchoringTest is Fixture {
             8,
             t.root(8),
             t.consistencyProof(3, 8),
-            abi.encodeWithSelector(HealthLedger.AlreadyAnchored.selector, uint64(8), t.root(8))
+            abi.encodeWithSelector(Anchoring.AlreadyAnchored.selector, uint64(8), t.root(8))
         );
         assertEq(hl.headCount(MEMBER_A), 2);
     }
@@ -359,19 +362,19 @@ contract AnchoringTest is Fixture {
             50,
             t.root(50),
             other.consistencyProof(21, 50),
-            abi.encodeWithSelector(HealthLedger.InconsistentProof.selector)
+            abi.encodeWithSelector(ConsistencyProof.InconsistentProof.selector)
         );
         // The right proof, but for a different new size of the same length.
         bytes32[] memory p = t.consistencyProof(21, 49);
         assertEq(p.length, t.consistencyProof(21, 50).length, "same length");
-        expectAnchorRevert(MEMBER_A, 50, t.root(50), p, abi.encodeWithSelector(HealthLedger.InconsistentProof.selector));
+        expectAnchorRevert(MEMBER_A, 50, t.root(50), p, abi.encodeWithSelector(ConsistencyProof.InconsistentProof.selector));
         // The right proof and size, but the root of another size.
         expectAnchorRevert(
             MEMBER_A,
             50,
             t.root(49),
             t.consistencyProof(21, 50),
-            abi.encodeWithSelector(HealthLedger.InconsistentProof.selector)
+            abi.encodeWithSelector(ConsistencyProof.InconsistentProof.selector)
         );
         // The proof hashes in reverse order.
         bytes32[] memory good = t.consistencyProof(21, 50);
@@ -380,7 +383,7 @@ contract AnchoringTest is Fixture {
             reversed[i] = good[good.length - 1 - i];
         }
         expectAnchorRevert(
-            MEMBER_A, 50, t.root(50), reversed, abi.encodeWithSelector(HealthLedger.InconsistentProof.selector)
+            MEMBER_A, 50, t.root(50), reversed, abi.encodeWithSelector(ConsistencyProof.InconsistentProof.selector)
         );
         // All zeros.
         expectAnchorRevert(
@@ -388,7 +391,7 @@ contract AnchoringTest is Fixture {
             50,
             t.root(50),
             new bytes32[](good.length),
-            abi.encodeWithSelector(HealthLedger.InconsistentProof.selector)
+            abi.encodeWithSelector(ConsistencyProof.InconsistentProof.selector)
         );
 
         assertEq(hl.headCount(MEMBER_A), 1);
@@ -406,7 +409,7 @@ contract AnchoringTest is Fixture {
                     bytes32[] memory bad = copy(proof);
                     bad[i] ^= bytes32(uint256(1) << ((i * 37 + n) % 256));
                     bytes memory err = tryAnchor(member, n, t.root(n), bad);
-                    assertEq(err, abi.encodeWithSelector(HealthLedger.InconsistentProof.selector), "tampered");
+                    assertEq(err, abi.encodeWithSelector(ConsistencyProof.InconsistentProof.selector), "tampered");
                 }
             }
         }
@@ -428,7 +431,7 @@ contract AnchoringTest is Fixture {
             100,
             t.root(100),
             longer,
-            abi.encodeWithSelector(HealthLedger.InvalidProofLength.selector, len, len + 1)
+            abi.encodeWithSelector(ConsistencyProof.InvalidProofLength.selector, len, len + 1)
         );
 
         bytes32[] memory shorter = copy(good);
@@ -440,7 +443,7 @@ contract AnchoringTest is Fixture {
             100,
             t.root(100),
             shorter,
-            abi.encodeWithSelector(HealthLedger.InvalidProofLength.selector, len, len - 1)
+            abi.encodeWithSelector(ConsistencyProof.InvalidProofLength.selector, len, len - 1)
         );
 
         expectAnchorRevert(
@@ -448,7 +451,7 @@ contract AnchoringTest is Fixture {
             100,
             t.root(100),
             noProof,
-            abi.encodeWithSelector(HealthLedger.InvalidProofLength.selector, len, 0)
+            abi.encodeWithSelector(ConsistencyProof.InvalidProofLength.selector, len, 0)
         );
 
         // Old size a power of two: the old root is not part of the proof; adding it is refused.
@@ -465,7 +468,7 @@ contract AnchoringTest is Fixture {
             100,
             t.root(100),
             withOldRoot,
-            abi.encodeWithSelector(HealthLedger.InvalidProofLength.selector, p.length, p.length + 1)
+            abi.encodeWithSelector(ConsistencyProof.InvalidProofLength.selector, p.length, p.length + 1)
         );
         anchorAs(member, 100, t.root(100), p);
     }
@@ -502,7 +505,7 @@ contract AnchoringTest is Fixture {
         bytes32[] memory proof = t.consistencyProof(m, n);
         proof[which % proof.length] ^= bytes32(uint256(1) << bit);
         expectAnchorRevert(
-            MEMBER_A, uint64(n), t.root(n), proof, abi.encodeWithSelector(HealthLedger.InconsistentProof.selector)
+            MEMBER_A, uint64(n), t.root(n), proof, abi.encodeWithSelector(ConsistencyProof.InconsistentProof.selector)
         );
     }
 
@@ -517,7 +520,7 @@ contract AnchoringTest is Fixture {
         bytes memory err = tryAnchor(MEMBER_A, n, t.root(n), t.consistencyProof(m2, n));
         bytes4 sel = selectorOf(err);
         assertTrue(
-            sel == HealthLedger.InconsistentProof.selector || sel == HealthLedger.InvalidProofLength.selector, "refused"
+            sel == ConsistencyProof.InconsistentProof.selector || sel == ConsistencyProof.InvalidProofLength.selector, "refused"
         );
     }
 
@@ -586,7 +589,7 @@ contract AnchoringTest is Fixture {
             anchorAs(member, m, t.root(m), noProof);
             bytes32[] memory proof = t.consistencyProof(m, n);
             assertEq(proof.length, lengths[i], "proof length");
-            bytes memory data = abi.encodeCall(HealthLedger.anchor, (uint64(n), t.root(n), proof));
+            bytes memory data = abi.encodeCall(Anchoring.anchor, (uint64(n), t.root(n), proof));
             vm.prank(member);
             uint256 before = gasleft();
             (bool ok,) = address(hl).call(data);

@@ -3,6 +3,8 @@ pragma solidity ^0.8.24;
 
 import {Fixture} from "./util/Fixture.sol";
 import {HealthLedger} from "../src/HealthLedger.sol";
+import {Consent} from "../src/Consent.sol";
+import {Membership} from "../src/Membership.sol";
 
 /// @notice Consent: direct grants and revocations, expiry, categories, purposes, suspended
 /// grantees, and the EIP-712 by-signature variants (nonces, deadlines, malformed signatures).
@@ -101,7 +103,7 @@ contract ConsentTest is Fixture {
 
     function test_grant_permitsCoveredCategoriesOnly() public {
         vm.expectEmit(true, true, true, true, address(hl));
-        emit HealthLedger.ConsentGranted(P, MEMBER_B, TREAT, CATS, expiry);
+        emit Consent.ConsentGranted(P, MEMBER_B, TREAT, CATS, expiry);
         vm.prank(wallet);
         hl.grantConsent(P, MEMBER_B, CATS, TREAT, expiry);
 
@@ -148,26 +150,26 @@ contract ConsentTest is Fixture {
 
     function test_grant_refusals() public {
         vm.prank(MEMBER_A);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotResidentWallet.selector, MEMBER_A));
+        vm.expectRevert(abi.encodeWithSelector(Consent.NotResidentWallet.selector, MEMBER_A));
         hl.grantConsent(P, MEMBER_B, CATS, TREAT, expiry);
         vm.prank(MEMBER_B);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotResidentWallet.selector, MEMBER_B));
+        vm.expectRevert(abi.encodeWithSelector(Consent.NotResidentWallet.selector, MEMBER_B));
         hl.grantConsent(P, MEMBER_B, CATS, TREAT, expiry);
 
         bytes32 unbound = keccak256("unbound");
         vm.prank(wallet);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.ResidentNotBound.selector, unbound));
+        vm.expectRevert(abi.encodeWithSelector(Consent.ResidentNotBound.selector, unbound));
         hl.grantConsent(unbound, MEMBER_B, CATS, TREAT, expiry);
 
         vm.startPrank(wallet);
-        vm.expectRevert(HealthLedger.ZeroAddress.selector);
+        vm.expectRevert(Membership.ZeroAddress.selector);
         hl.grantConsent(P, address(0), CATS, TREAT, expiry);
-        vm.expectRevert(HealthLedger.NoCategories.selector);
+        vm.expectRevert(Consent.NoCategories.selector);
         hl.grantConsent(P, MEMBER_B, 0, TREAT, expiry);
         uint64 now_ = uint64(block.timestamp);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.ExpiryNotInFuture.selector, now_));
+        vm.expectRevert(abi.encodeWithSelector(Consent.ExpiryNotInFuture.selector, now_));
         hl.grantConsent(P, MEMBER_B, CATS, TREAT, now_);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.ExpiryNotInFuture.selector, uint64(0)));
+        vm.expectRevert(abi.encodeWithSelector(Consent.ExpiryNotInFuture.selector, uint64(0)));
         hl.grantConsent(P, MEMBER_B, CATS, TREAT, 0);
         vm.stopPrank();
         assertFalse(permitted(0));
@@ -199,7 +201,7 @@ contract ConsentTest is Fixture {
         hl.grantConsent(P, MEMBER_B, CATS, TREAT, expiry);
         hl.grantConsent(P, MEMBER_B, CATS, HRESCH, expiry);
         vm.expectEmit(true, true, true, true, address(hl));
-        emit HealthLedger.ConsentRevoked(P, MEMBER_B, TREAT);
+        emit Consent.ConsentRevoked(P, MEMBER_B, TREAT);
         hl.revokeConsent(P, MEMBER_B, TREAT);
         vm.stopPrank();
         assertFalse(permitted(0), "revoked");
@@ -208,7 +210,7 @@ contract ConsentTest is Fixture {
         assertTrue(revoked);
 
         vm.prank(wallet);
-        vm.expectRevert(HealthLedger.NoActiveGrant.selector);
+        vm.expectRevert(Consent.NoActiveGrant.selector);
         hl.revokeConsent(P, MEMBER_B, TREAT);
 
         // Granting again after a revocation works.
@@ -219,17 +221,17 @@ contract ConsentTest is Fixture {
 
     function test_revoke_refusals() public {
         vm.prank(wallet);
-        vm.expectRevert(HealthLedger.NoActiveGrant.selector);
+        vm.expectRevert(Consent.NoActiveGrant.selector);
         hl.revokeConsent(P, MEMBER_B, TREAT);
 
         vm.prank(wallet);
         hl.grantConsent(P, MEMBER_B, CATS, TREAT, expiry);
         // Neither the grantee nor another member may revoke on the resident's behalf.
         vm.prank(MEMBER_B);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotResidentWallet.selector, MEMBER_B));
+        vm.expectRevert(abi.encodeWithSelector(Consent.NotResidentWallet.selector, MEMBER_B));
         hl.revokeConsent(P, MEMBER_B, TREAT);
         vm.prank(GOVERNOR);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotResidentWallet.selector, GOVERNOR));
+        vm.expectRevert(abi.encodeWithSelector(Consent.NotResidentWallet.selector, GOVERNOR));
         hl.revokeConsent(P, MEMBER_B, TREAT);
         assertTrue(permitted(0));
     }
@@ -256,13 +258,13 @@ contract ConsentTest is Fixture {
         assertTrue(permitted(0), "grant belongs to the pseudonym");
 
         vm.prank(wallet);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotResidentWallet.selector, wallet));
+        vm.expectRevert(abi.encodeWithSelector(Consent.NotResidentWallet.selector, wallet));
         hl.revokeConsent(P, MEMBER_B, TREAT);
 
         // A signature by the old wallet is no longer accepted.
         uint256 deadline = block.timestamp + 1 hours;
         bytes memory oldSig = signGrant(RESIDENT_KEY, CATS, 0, deadline);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.WrongSigner.selector, wallet, newWallet));
+        vm.expectRevert(abi.encodeWithSelector(Consent.WrongSigner.selector, wallet, newWallet));
         hl.grantConsentBySig(P, MEMBER_B, CATS, TREAT, expiry, deadline, oldSig);
 
         vm.prank(newWallet);
@@ -357,7 +359,7 @@ contract ConsentTest is Fixture {
         bytes memory sig = signGrant(RESIDENT_KEY, CATS, 0, deadline);
         assertEq(hl.nonces(wallet), 0);
         vm.expectEmit(true, true, true, true, address(hl));
-        emit HealthLedger.ConsentGranted(P, MEMBER_B, TREAT, CATS, expiry);
+        emit Consent.ConsentGranted(P, MEMBER_B, TREAT, CATS, expiry);
         vm.prank(MEMBER_A); // the member relays; the resident pays no gas
         hl.grantConsentBySig(P, MEMBER_B, CATS, TREAT, expiry, deadline, sig);
         assertEq(hl.nonces(wallet), 1);
@@ -377,7 +379,7 @@ contract ConsentTest is Fixture {
         uint256 deadline = block.timestamp + 1 hours;
         bytes memory sig = sign(RESIDENT_KEY, revokeDigest(P, MEMBER_B, TREAT, 0, deadline));
         vm.expectEmit(true, true, true, true, address(hl));
-        emit HealthLedger.ConsentRevoked(P, MEMBER_B, TREAT);
+        emit Consent.ConsentRevoked(P, MEMBER_B, TREAT);
         vm.prank(MEMBER_B);
         hl.revokeConsentBySig(P, MEMBER_B, TREAT, deadline, sig);
         assertFalse(permitted(0));
@@ -403,7 +405,7 @@ contract ConsentTest is Fixture {
         // Replaying the same signature would re-grant: the nonce has moved on, so the signature
         // now recovers to some unrelated address.
         address recovered = replayRecovers(sig, grantDigest(P, MEMBER_B, CATS, TREAT, expiry, 1, deadline));
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.WrongSigner.selector, recovered, wallet));
+        vm.expectRevert(abi.encodeWithSelector(Consent.WrongSigner.selector, recovered, wallet));
         hl.grantConsentBySig(P, MEMBER_B, CATS, TREAT, expiry, deadline, sig);
         assertFalse(permitted(0));
         assertEq(hl.nonces(wallet), 1);
@@ -419,7 +421,7 @@ contract ConsentTest is Fixture {
         hl.grantConsent(P, MEMBER_B, CATS, TREAT, expiry);
 
         address recovered = replayRecovers(sig, revokeDigest(P, MEMBER_B, TREAT, 1, deadline));
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.WrongSigner.selector, recovered, wallet));
+        vm.expectRevert(abi.encodeWithSelector(Consent.WrongSigner.selector, recovered, wallet));
         hl.revokeConsentBySig(P, MEMBER_B, TREAT, deadline, sig);
         assertTrue(permitted(0), "the replay did not revoke the new grant");
     }
@@ -431,7 +433,7 @@ contract ConsentTest is Fixture {
         bytes memory revokeSig = sign(RESIDENT_KEY, revokeDigest(P, MEMBER_B, TREAT, 0, deadline));
         hl.grantConsentBySig(P, MEMBER_B, CATS, TREAT, expiry, deadline, grantSig);
         address recovered = replayRecovers(revokeSig, revokeDigest(P, MEMBER_B, TREAT, 1, deadline));
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.WrongSigner.selector, recovered, wallet));
+        vm.expectRevert(abi.encodeWithSelector(Consent.WrongSigner.selector, recovered, wallet));
         hl.revokeConsentBySig(P, MEMBER_B, TREAT, deadline, revokeSig);
     }
 
@@ -439,13 +441,13 @@ contract ConsentTest is Fixture {
         uint256 deadline = block.timestamp + 1 hours;
         bytes memory sig = signGrant(RESIDENT_KEY, CATS, 0, deadline);
         vm.warp(deadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.SignatureExpired.selector, deadline));
+        vm.expectRevert(abi.encodeWithSelector(Consent.SignatureExpired.selector, deadline));
         hl.grantConsentBySig(P, MEMBER_B, CATS, TREAT, expiry, deadline, sig);
 
         vm.prank(wallet);
         hl.grantConsent(P, MEMBER_B, CATS, TREAT, expiry);
         bytes memory rsig = sign(RESIDENT_KEY, revokeDigest(P, MEMBER_B, TREAT, 0, deadline));
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.SignatureExpired.selector, deadline));
+        vm.expectRevert(abi.encodeWithSelector(Consent.SignatureExpired.selector, deadline));
         hl.revokeConsentBySig(P, MEMBER_B, TREAT, deadline, rsig);
         assertEq(hl.nonces(wallet), 0);
     }
@@ -453,13 +455,13 @@ contract ConsentTest is Fixture {
     function test_bySig_wrongSignerRefused() public {
         uint256 deadline = block.timestamp + 1 hours;
         bytes memory sig = signGrant(OTHER_KEY, CATS, 0, deadline);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.WrongSigner.selector, vm.addr(OTHER_KEY), wallet));
+        vm.expectRevert(abi.encodeWithSelector(Consent.WrongSigner.selector, vm.addr(OTHER_KEY), wallet));
         hl.grantConsentBySig(P, MEMBER_B, CATS, TREAT, expiry, deadline, sig);
 
         vm.prank(wallet);
         hl.grantConsent(P, MEMBER_B, CATS, TREAT, expiry);
         bytes memory rsig = sign(OTHER_KEY, revokeDigest(P, MEMBER_B, TREAT, 0, deadline));
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.WrongSigner.selector, vm.addr(OTHER_KEY), wallet));
+        vm.expectRevert(abi.encodeWithSelector(Consent.WrongSigner.selector, vm.addr(OTHER_KEY), wallet));
         hl.revokeConsentBySig(P, MEMBER_B, TREAT, deadline, rsig);
         assertTrue(permitted(0));
     }
@@ -470,14 +472,14 @@ contract ConsentTest is Fixture {
         bytes memory sig = signGrant(RESIDENT_KEY, CATS, 0, deadline);
         uint256 moreCats = CATS | (1 << 7);
         address r1 = replayRecovers(sig, grantDigest(P, MEMBER_B, moreCats, TREAT, expiry, 0, deadline));
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.WrongSigner.selector, r1, wallet));
+        vm.expectRevert(abi.encodeWithSelector(Consent.WrongSigner.selector, r1, wallet));
         hl.grantConsentBySig(P, MEMBER_B, moreCats, TREAT, expiry, deadline, sig);
         uint64 later = expiry + 1;
         address r2 = replayRecovers(sig, grantDigest(P, MEMBER_B, CATS, TREAT, later, 0, deadline));
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.WrongSigner.selector, r2, wallet));
+        vm.expectRevert(abi.encodeWithSelector(Consent.WrongSigner.selector, r2, wallet));
         hl.grantConsentBySig(P, MEMBER_B, CATS, TREAT, later, deadline, sig);
         address r3 = replayRecovers(sig, grantDigest(P, OUTSIDER, CATS, TREAT, expiry, 0, deadline));
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.WrongSigner.selector, r3, wallet));
+        vm.expectRevert(abi.encodeWithSelector(Consent.WrongSigner.selector, r3, wallet));
         hl.grantConsentBySig(P, OUTSIDER, CATS, TREAT, expiry, deadline, sig);
         assertEq(hl.nonces(wallet), 0);
     }
@@ -487,7 +489,7 @@ contract ConsentTest is Fixture {
         bytes memory sig = signGrant(RESIDENT_KEY, CATS, 0, deadline); // signed for this chain id
         vm.chainId(4242);
         address recovered = replayRecovers(sig, grantDigest(P, MEMBER_B, CATS, TREAT, expiry, 0, deadline));
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.WrongSigner.selector, recovered, wallet));
+        vm.expectRevert(abi.encodeWithSelector(Consent.WrongSigner.selector, recovered, wallet));
         hl.grantConsentBySig(P, MEMBER_B, CATS, TREAT, expiry, deadline, sig);
     }
 
@@ -495,7 +497,7 @@ contract ConsentTest is Fixture {
         bytes32 unbound = keccak256("unbound");
         uint256 deadline = block.timestamp + 1 hours;
         bytes memory sig = sign(RESIDENT_KEY, grantDigest(unbound, MEMBER_B, CATS, TREAT, expiry, 0, deadline));
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.ResidentNotBound.selector, unbound));
+        vm.expectRevert(abi.encodeWithSelector(Consent.ResidentNotBound.selector, unbound));
         hl.grantConsentBySig(unbound, MEMBER_B, CATS, TREAT, expiry, deadline, sig);
     }
 
@@ -519,7 +521,7 @@ contract ConsentTest is Fixture {
         // Including the 64-byte EIP-2098 compact form, which is not supported.
         bytes[4] memory bad = [bytes(""), abi.encodePacked(r, s), abi.encodePacked(r, s, v, uint8(0)), new bytes(130)];
         for (uint256 i; i < bad.length; ++i) {
-            vm.expectRevert(abi.encodeWithSelector(HealthLedger.InvalidSignatureLength.selector, bad[i].length));
+            vm.expectRevert(abi.encodeWithSelector(Consent.InvalidSignatureLength.selector, bad[i].length));
             submitGrant(bad[i]);
         }
         assertNothingGranted();
@@ -532,10 +534,10 @@ contract ConsentTest is Fixture {
         uint8 twinV = v == 27 ? 28 : 27;
         bytes32 digest = grantDigest(P, MEMBER_B, CATS, TREAT, expiry, 0, 1_750_000_000 + 1 hours);
         assertEq(ecrecover(digest, twinV, r, highS), wallet, "the twin is a valid ECDSA signature");
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.InvalidSignatureS.selector, highS));
+        vm.expectRevert(abi.encodeWithSelector(Consent.InvalidSignatureS.selector, highS));
         submitGrant(abi.encodePacked(r, highS, twinV));
         // Any s above n/2 is refused, whatever v.
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.InvalidSignatureS.selector, bytes32(type(uint256).max)));
+        vm.expectRevert(abi.encodeWithSelector(Consent.InvalidSignatureS.selector, bytes32(type(uint256).max)));
         submitGrant(abi.encodePacked(r, bytes32(type(uint256).max), v));
         assertNothingGranted();
     }
@@ -544,7 +546,7 @@ contract ConsentTest is Fixture {
         (bytes32 r, bytes32 s,) = split(validGrantSig());
         uint8[4] memory badV = [uint8(0), 1, 29, 255];
         for (uint256 i; i < badV.length; ++i) {
-            vm.expectRevert(abi.encodeWithSelector(HealthLedger.InvalidSignatureV.selector, badV[i]));
+            vm.expectRevert(abi.encodeWithSelector(Consent.InvalidSignatureV.selector, badV[i]));
             submitGrant(abi.encodePacked(r, s, badV[i]));
         }
         assertNothingGranted();
@@ -557,7 +559,7 @@ contract ConsentTest is Fixture {
             abi.encodePacked(bytes32(0), s, v), abi.encodePacked(r, bytes32(0), v), abi.encodePacked(bytes32(N), s, v)
         ];
         for (uint256 i; i < bad.length; ++i) {
-            vm.expectRevert(HealthLedger.InvalidSignature.selector);
+            vm.expectRevert(Consent.InvalidSignature.selector);
             submitGrant(bad[i]);
         }
         assertNothingGranted();

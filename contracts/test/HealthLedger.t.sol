@@ -3,6 +3,8 @@ pragma solidity ^0.8.24;
 
 import {Fixture} from "./util/Fixture.sol";
 import {HealthLedger} from "../src/HealthLedger.sol";
+import {Consent} from "../src/Consent.sol";
+import {Membership} from "../src/Membership.sol";
 
 /// @notice Governance, membership, regulators, resident wallets and break-glass events.
 /// Anchoring is in Anchoring.t.sol, consent in Consent.t.sol.
@@ -11,25 +13,25 @@ contract GovernanceTest is Fixture {
 
     function test_constructor_setsGovernorAndEmits() public {
         vm.expectEmit(true, true, false, true);
-        emit HealthLedger.GovernorTransferred(address(0), OUTSIDER);
+        emit Membership.GovernorTransferred(address(0), OUTSIDER);
         HealthLedger other = new HealthLedger(OUTSIDER);
         assertEq(other.governor(), OUTSIDER);
         assertEq(other.pendingGovernor(), address(0));
     }
 
     function test_constructor_refusesZeroGovernor() public {
-        vm.expectRevert(HealthLedger.ZeroAddress.selector);
+        vm.expectRevert(Membership.ZeroAddress.selector);
         new HealthLedger(address(0));
     }
 
     // ---- registration ----
 
     function test_register_storesAndExposesInstitution() public view {
-        (bytes32 key, string memory origin, string memory name, HealthLedger.Status status) = hl.institution(MEMBER_A);
+        (bytes32 key, string memory origin, string memory name, Membership.Status status) = hl.institution(MEMBER_A);
         assertEq(key, KEY_A);
         assertEq(origin, ORIGIN_A);
         assertEq(name, "Hospital A");
-        assertTrue(status == HealthLedger.Status.Active, "status");
+        assertTrue(status == Membership.Status.Active, "status");
         assertTrue(hl.isActiveMember(MEMBER_A));
         assertTrue(hl.isActiveMember(MEMBER_B));
         assertFalse(hl.isActiveMember(OUTSIDER));
@@ -41,54 +43,54 @@ contract GovernanceTest is Fixture {
     }
 
     function test_register_unknownAddressIsNone() public view {
-        (bytes32 key, string memory origin, string memory name, HealthLedger.Status status) = hl.institution(OUTSIDER);
+        (bytes32 key, string memory origin, string memory name, Membership.Status status) = hl.institution(OUTSIDER);
         assertEq(key, bytes32(0));
         assertEq(bytes(origin).length, 0);
         assertEq(bytes(name).length, 0);
-        assertTrue(status == HealthLedger.Status.None, "status");
+        assertTrue(status == Membership.Status.None, "status");
     }
 
     function test_register_emitsEvent() public {
         vm.expectEmit(true, false, false, true, address(hl));
-        emit HealthLedger.InstitutionRegistered(OUTSIDER, bytes32(uint256(7)), "c.example.cn/log", "C");
+        emit Membership.InstitutionRegistered(OUTSIDER, bytes32(uint256(7)), "c.example.cn/log", "C");
         vm.prank(GOVERNOR);
         hl.registerInstitution(OUTSIDER, bytes32(uint256(7)), "c.example.cn/log", "C");
     }
 
     function test_register_refusesDuplicateOrigin() public {
         vm.prank(GOVERNOR);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.OriginTaken.selector, MEMBER_A));
+        vm.expectRevert(abi.encodeWithSelector(Membership.OriginTaken.selector, MEMBER_A));
         hl.registerInstitution(OUTSIDER, bytes32(uint256(7)), ORIGIN_A, "Copycat");
         assertFalse(hl.isActiveMember(OUTSIDER));
     }
 
     function test_register_refusesDuplicateMember() public {
         vm.prank(GOVERNOR);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.AlreadyRegistered.selector, MEMBER_A));
+        vm.expectRevert(abi.encodeWithSelector(Membership.AlreadyRegistered.selector, MEMBER_A));
         hl.registerInstitution(MEMBER_A, bytes32(uint256(7)), "new.example.cn/log", "Again");
     }
 
     function test_register_refusesDuplicateMemberEvenWhenSuspended() public {
         vm.startPrank(GOVERNOR);
         hl.suspendInstitution(MEMBER_A);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.AlreadyRegistered.selector, MEMBER_A));
+        vm.expectRevert(abi.encodeWithSelector(Membership.AlreadyRegistered.selector, MEMBER_A));
         hl.registerInstitution(MEMBER_A, bytes32(uint256(7)), "new.example.cn/log", "Again");
         vm.stopPrank();
     }
 
     function test_register_refusesDuplicateKey() public {
         vm.prank(GOVERNOR);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.KeyTaken.selector, MEMBER_B));
+        vm.expectRevert(abi.encodeWithSelector(Membership.KeyTaken.selector, MEMBER_B));
         hl.registerInstitution(OUTSIDER, KEY_B, "c.example.cn/log", "C");
     }
 
     function test_register_refusesBadArguments() public {
         vm.startPrank(GOVERNOR);
-        vm.expectRevert(HealthLedger.ZeroAddress.selector);
+        vm.expectRevert(Membership.ZeroAddress.selector);
         hl.registerInstitution(address(0), bytes32(uint256(7)), "c.example.cn/log", "C");
-        vm.expectRevert(HealthLedger.InvalidKey.selector);
+        vm.expectRevert(Membership.InvalidKey.selector);
         hl.registerInstitution(OUTSIDER, bytes32(0), "c.example.cn/log", "C");
-        vm.expectRevert(HealthLedger.EmptyName.selector);
+        vm.expectRevert(Membership.EmptyName.selector);
         hl.registerInstitution(OUTSIDER, bytes32(uint256(7)), "c.example.cn/log", "");
         vm.stopPrank();
     }
@@ -98,14 +100,14 @@ contract GovernanceTest is Fixture {
             ["", "has space.example/log", "plus+sign.example/log", "new\nline", "tab\there", "del\x7f", "\x00"];
         vm.startPrank(GOVERNOR);
         for (uint256 i; i < bad.length; ++i) {
-            vm.expectRevert(HealthLedger.InvalidOrigin.selector);
+            vm.expectRevert(Membership.InvalidOrigin.selector);
             hl.registerInstitution(OUTSIDER, bytes32(uint256(7)), bad[i], "C");
         }
         bytes memory tooLong = new bytes(257);
         for (uint256 i; i < tooLong.length; ++i) {
             tooLong[i] = "a";
         }
-        vm.expectRevert(HealthLedger.InvalidOrigin.selector);
+        vm.expectRevert(Membership.InvalidOrigin.selector);
         hl.registerInstitution(OUTSIDER, bytes32(uint256(7)), string(tooLong), "C");
         // 256 bytes is the limit, and non-ASCII UTF-8 is fine.
         assembly ("memory-safe") {
@@ -121,7 +123,7 @@ contract GovernanceTest is Fixture {
         address[3] memory callers = [MEMBER_A, OUTSIDER, address(hl)];
         for (uint256 i; i < callers.length; ++i) {
             address c = callers[i];
-            bytes memory err = abi.encodeWithSelector(HealthLedger.NotGovernor.selector, c);
+            bytes memory err = abi.encodeWithSelector(Membership.NotGovernor.selector, c);
             vm.prank(c);
             vm.expectRevert(err);
             hl.registerInstitution(OUTSIDER, bytes32(uint256(7)), "c.example.cn/log", "C");
@@ -147,36 +149,36 @@ contract GovernanceTest is Fixture {
 
     function test_suspendAndReinstate() public {
         vm.expectEmit(true, false, false, true, address(hl));
-        emit HealthLedger.InstitutionSuspended(MEMBER_B);
+        emit Membership.InstitutionSuspended(MEMBER_B);
         vm.prank(GOVERNOR);
         hl.suspendInstitution(MEMBER_B);
         assertFalse(hl.isActiveMember(MEMBER_B));
-        (,,, HealthLedger.Status status) = hl.institution(MEMBER_B);
-        assertTrue(status == HealthLedger.Status.Suspended, "suspended");
+        (,,, Membership.Status status) = hl.institution(MEMBER_B);
+        assertTrue(status == Membership.Status.Suspended, "suspended");
         // Still owns its origin and key while suspended.
         assertEq(hl.memberByOrigin(ORIGIN_B), MEMBER_B);
 
         vm.prank(GOVERNOR);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.InstitutionNotActive.selector, MEMBER_B));
+        vm.expectRevert(abi.encodeWithSelector(Membership.InstitutionNotActive.selector, MEMBER_B));
         hl.suspendInstitution(MEMBER_B);
 
         vm.expectEmit(true, false, false, true, address(hl));
-        emit HealthLedger.InstitutionReinstated(MEMBER_B);
+        emit Membership.InstitutionReinstated(MEMBER_B);
         vm.prank(GOVERNOR);
         hl.reinstateInstitution(MEMBER_B);
         assertTrue(hl.isActiveMember(MEMBER_B));
 
         vm.prank(GOVERNOR);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.InstitutionNotSuspended.selector, MEMBER_B));
+        vm.expectRevert(abi.encodeWithSelector(Membership.InstitutionNotSuspended.selector, MEMBER_B));
         hl.reinstateInstitution(MEMBER_B);
     }
 
     function test_suspendUnknownRefused() public {
         vm.prank(GOVERNOR);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.InstitutionNotActive.selector, OUTSIDER));
+        vm.expectRevert(abi.encodeWithSelector(Membership.InstitutionNotActive.selector, OUTSIDER));
         hl.suspendInstitution(OUTSIDER);
         vm.prank(GOVERNOR);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.InstitutionNotSuspended.selector, OUTSIDER));
+        vm.expectRevert(abi.encodeWithSelector(Membership.InstitutionNotSuspended.selector, OUTSIDER));
         hl.reinstateInstitution(OUTSIDER);
     }
 
@@ -185,20 +187,20 @@ contract GovernanceTest is Fixture {
     function test_setRegulator() public {
         assertFalse(hl.isRegulator(OUTSIDER));
         vm.expectEmit(true, false, false, true, address(hl));
-        emit HealthLedger.RegulatorSet(OUTSIDER, true);
+        emit Membership.RegulatorSet(OUTSIDER, true);
         vm.prank(GOVERNOR);
         hl.setRegulator(OUTSIDER, true);
         assertTrue(hl.isRegulator(OUTSIDER));
         assertFalse(hl.isActiveMember(OUTSIDER), "a regulator is not a member");
 
         vm.expectEmit(true, false, false, true, address(hl));
-        emit HealthLedger.RegulatorSet(OUTSIDER, false);
+        emit Membership.RegulatorSet(OUTSIDER, false);
         vm.prank(GOVERNOR);
         hl.setRegulator(OUTSIDER, false);
         assertFalse(hl.isRegulator(OUTSIDER));
 
         vm.prank(GOVERNOR);
-        vm.expectRevert(HealthLedger.ZeroAddress.selector);
+        vm.expectRevert(Membership.ZeroAddress.selector);
         hl.setRegulator(address(0), true);
     }
 
@@ -207,7 +209,7 @@ contract GovernanceTest is Fixture {
     function test_governorHandover_twoStep() public {
         address next = address(0x6E7);
         vm.expectEmit(true, true, false, true, address(hl));
-        emit HealthLedger.GovernorTransferStarted(GOVERNOR, next);
+        emit Membership.GovernorTransferStarted(GOVERNOR, next);
         vm.prank(GOVERNOR);
         hl.transferGovernor(next);
         assertEq(hl.pendingGovernor(), next);
@@ -217,19 +219,19 @@ contract GovernanceTest is Fixture {
         vm.prank(GOVERNOR);
         hl.setRegulator(OUTSIDER, true);
         vm.prank(next);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotGovernor.selector, next));
+        vm.expectRevert(abi.encodeWithSelector(Membership.NotGovernor.selector, next));
         hl.setRegulator(OUTSIDER, false);
 
         // Nobody else can accept.
         vm.prank(OUTSIDER);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotPendingGovernor.selector, OUTSIDER));
+        vm.expectRevert(abi.encodeWithSelector(Membership.NotPendingGovernor.selector, OUTSIDER));
         hl.acceptGovernor();
         vm.prank(GOVERNOR);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotPendingGovernor.selector, GOVERNOR));
+        vm.expectRevert(abi.encodeWithSelector(Membership.NotPendingGovernor.selector, GOVERNOR));
         hl.acceptGovernor();
 
         vm.expectEmit(true, true, false, true, address(hl));
-        emit HealthLedger.GovernorTransferred(GOVERNOR, next);
+        emit Membership.GovernorTransferred(GOVERNOR, next);
         vm.prank(next);
         hl.acceptGovernor();
         assertEq(hl.governor(), next);
@@ -237,7 +239,7 @@ contract GovernanceTest is Fixture {
 
         // Roles swapped.
         vm.prank(GOVERNOR);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotGovernor.selector, GOVERNOR));
+        vm.expectRevert(abi.encodeWithSelector(Membership.NotGovernor.selector, GOVERNOR));
         hl.suspendInstitution(MEMBER_A);
         vm.prank(next);
         hl.suspendInstitution(MEMBER_A);
@@ -245,7 +247,7 @@ contract GovernanceTest is Fixture {
 
         // Accepting twice is impossible.
         vm.prank(next);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotPendingGovernor.selector, next));
+        vm.expectRevert(abi.encodeWithSelector(Membership.NotPendingGovernor.selector, next));
         hl.acceptGovernor();
     }
 
@@ -257,7 +259,7 @@ contract GovernanceTest is Fixture {
         hl.transferGovernor(address(0));
         assertEq(hl.pendingGovernor(), address(0));
         vm.prank(next);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotPendingGovernor.selector, next));
+        vm.expectRevert(abi.encodeWithSelector(Membership.NotPendingGovernor.selector, next));
         hl.acceptGovernor();
         assertEq(hl.governor(), GOVERNOR);
     }
@@ -268,7 +270,7 @@ contract GovernanceTest is Fixture {
         hl.transferGovernor(address(0x222));
         vm.stopPrank();
         vm.prank(address(0x111));
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotPendingGovernor.selector, address(0x111)));
+        vm.expectRevert(abi.encodeWithSelector(Membership.NotPendingGovernor.selector, address(0x111)));
         hl.acceptGovernor();
         vm.prank(address(0x222));
         hl.acceptGovernor();
@@ -284,7 +286,7 @@ contract ResidentTest is Fixture {
     function test_bind_byActiveMember() public {
         assertEq(hl.residentWallet(P), address(0));
         vm.expectEmit(true, true, true, true, address(hl));
-        emit HealthLedger.ResidentBound(P, WALLET, MEMBER_A);
+        emit Consent.ResidentBound(P, WALLET, MEMBER_A);
         vm.prank(MEMBER_A);
         hl.bindResident(P, WALLET);
         assertEq(hl.residentWallet(P), WALLET);
@@ -292,16 +294,16 @@ contract ResidentTest is Fixture {
 
     function test_bind_refusesNonMemberAndSuspended() public {
         vm.prank(OUTSIDER);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotActiveMember.selector, OUTSIDER));
+        vm.expectRevert(abi.encodeWithSelector(Membership.NotActiveMember.selector, OUTSIDER));
         hl.bindResident(P, WALLET);
         vm.prank(GOVERNOR);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotActiveMember.selector, GOVERNOR));
+        vm.expectRevert(abi.encodeWithSelector(Membership.NotActiveMember.selector, GOVERNOR));
         hl.bindResident(P, WALLET);
 
         vm.prank(GOVERNOR);
         hl.suspendInstitution(MEMBER_A);
         vm.prank(MEMBER_A);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotActiveMember.selector, MEMBER_A));
+        vm.expectRevert(abi.encodeWithSelector(Membership.NotActiveMember.selector, MEMBER_A));
         hl.bindResident(P, WALLET);
         assertEq(hl.residentWallet(P), address(0));
     }
@@ -312,13 +314,13 @@ contract ResidentTest is Fixture {
         vm.stopPrank();
         // Not even another member may take over a bound pseudonym.
         vm.prank(MEMBER_B);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.ResidentAlreadyBound.selector, P));
+        vm.expectRevert(abi.encodeWithSelector(Consent.ResidentAlreadyBound.selector, P));
         hl.bindResident(P, WALLET2);
 
         vm.startPrank(MEMBER_A);
-        vm.expectRevert(HealthLedger.InvalidPseudonym.selector);
+        vm.expectRevert(Consent.InvalidPseudonym.selector);
         hl.bindResident(bytes32(0), WALLET);
-        vm.expectRevert(HealthLedger.ZeroAddress.selector);
+        vm.expectRevert(Membership.ZeroAddress.selector);
         hl.bindResident(keccak256("other"), address(0));
         vm.stopPrank();
         assertEq(hl.residentWallet(P), WALLET);
@@ -338,32 +340,32 @@ contract ResidentTest is Fixture {
         hl.bindResident(P, WALLET);
 
         vm.prank(MEMBER_A);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotResidentWallet.selector, MEMBER_A));
+        vm.expectRevert(abi.encodeWithSelector(Consent.NotResidentWallet.selector, MEMBER_A));
         hl.rebindResident(P, WALLET2);
         vm.prank(GOVERNOR);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotResidentWallet.selector, GOVERNOR));
+        vm.expectRevert(abi.encodeWithSelector(Consent.NotResidentWallet.selector, GOVERNOR));
         hl.rebindResident(P, WALLET2);
 
         vm.startPrank(WALLET);
-        vm.expectRevert(HealthLedger.ZeroAddress.selector);
+        vm.expectRevert(Membership.ZeroAddress.selector);
         hl.rebindResident(P, address(0));
-        vm.expectRevert(HealthLedger.SameWallet.selector);
+        vm.expectRevert(Consent.SameWallet.selector);
         hl.rebindResident(P, WALLET);
         vm.expectEmit(true, true, true, true, address(hl));
-        emit HealthLedger.ResidentRebound(P, WALLET, WALLET2);
+        emit Consent.ResidentRebound(P, WALLET, WALLET2);
         hl.rebindResident(P, WALLET2);
         vm.stopPrank();
         assertEq(hl.residentWallet(P), WALLET2);
 
         // The old wallet has lost control.
         vm.prank(WALLET);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotResidentWallet.selector, WALLET));
+        vm.expectRevert(abi.encodeWithSelector(Consent.NotResidentWallet.selector, WALLET));
         hl.rebindResident(P, WALLET);
     }
 
     function test_rebind_unboundRefused() public {
         vm.prank(WALLET);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.ResidentNotBound.selector, P));
+        vm.expectRevert(abi.encodeWithSelector(Consent.ResidentNotBound.selector, P));
         hl.rebindResident(P, WALLET2);
     }
 }
@@ -374,7 +376,7 @@ contract EmergencyAccessTest is Fixture {
 
     function test_breakGlass_emitsEvent() public {
         vm.expectEmit(true, true, false, true, address(hl));
-        emit HealthLedger.EmergencyAccess(P, MEMBER_B, REASON);
+        emit Consent.EmergencyAccess(P, MEMBER_B, REASON);
         vm.prank(MEMBER_B);
         hl.recordEmergencyAccess(P, REASON);
     }
@@ -383,26 +385,26 @@ contract EmergencyAccessTest is Fixture {
         // The resident has no wallet and granted nothing: break-glass is still recorded.
         assertEq(hl.residentWallet(P), address(0));
         vm.expectEmit(true, true, false, true, address(hl));
-        emit HealthLedger.EmergencyAccess(P, MEMBER_A, REASON);
+        emit Consent.EmergencyAccess(P, MEMBER_A, REASON);
         vm.prank(MEMBER_A);
         hl.recordEmergencyAccess(P, REASON);
     }
 
     function test_breakGlass_refusesNonMemberSuspendedAndEmptyArguments() public {
         vm.prank(OUTSIDER);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotActiveMember.selector, OUTSIDER));
+        vm.expectRevert(abi.encodeWithSelector(Membership.NotActiveMember.selector, OUTSIDER));
         hl.recordEmergencyAccess(P, REASON);
 
         vm.prank(GOVERNOR);
         hl.suspendInstitution(MEMBER_B);
         vm.prank(MEMBER_B);
-        vm.expectRevert(abi.encodeWithSelector(HealthLedger.NotActiveMember.selector, MEMBER_B));
+        vm.expectRevert(abi.encodeWithSelector(Membership.NotActiveMember.selector, MEMBER_B));
         hl.recordEmergencyAccess(P, REASON);
 
         vm.startPrank(MEMBER_A);
-        vm.expectRevert(HealthLedger.EmptyReason.selector);
+        vm.expectRevert(Consent.EmptyReason.selector);
         hl.recordEmergencyAccess(P, bytes32(0));
-        vm.expectRevert(HealthLedger.InvalidPseudonym.selector);
+        vm.expectRevert(Consent.InvalidPseudonym.selector);
         hl.recordEmergencyAccess(bytes32(0), REASON);
         vm.stopPrank();
     }

@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // Compiles contracts/src/*.sol with solc-js (pinned in package.json) through the standard-JSON
-// interface and writes one artifact per contract to contracts/out/<Name>.json:
+// interface and writes one artifact per deployable contract to contracts/out/<Name>.json:
 //   {"contractName", "compiler": {"name", "version"}, "settings", "abi", "bytecode", "deployedBytecode"}
 // The output is deterministic (sorted inputs, fixed settings, 2-space JSON with a trailing
 // newline), so the committed artifacts can be re-checked byte for byte (scripts/contracts/check.sh).
+// Deployable means a concrete `contract` (per the AST): abstract contracts, interfaces and
+// libraries get no artifact. The parts HealthLedger is assembled from are never deployed on
+// their own, and a library of internal functions is compiled into its callers, so its own
+// (non-empty) bytecode would be an artifact nobody can use.
 //
 // Usage: node scripts/contracts/build.mjs [--out DIR]   (default DIR: contracts/out)
 // Exit 1 on any compiler error (warnings are printed to stderr and do not fail the build).
@@ -75,12 +79,13 @@ const input = {
   settings: {
     ...SETTINGS,
     outputSelection: {
-      "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] },
+      "*": { "": ["ast"], "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] },
     },
   },
 };
 
-// Imports are resolved only inside contracts/ (there are none today; no remote sources ever).
+// Imports are resolved only inside contracts/ (contracts/src imports only its own files, which are
+// all in `sources` already; no remote sources ever).
 function findImports(importPath) {
   const resolved = path.resolve(contractsDir, importPath);
   if (!resolved.startsWith(contractsDir + path.sep)) {
@@ -107,17 +112,29 @@ for (const diag of output.errors ?? []) {
 }
 if (errors > 0) fail(`${errors} compiler error(s)`);
 
+// Names of the concrete contracts (not abstract, not interfaces or libraries) defined in a unit.
+function deployableNames(unit) {
+  const nodes = output.sources?.[unit]?.ast?.nodes;
+  if (!Array.isArray(nodes)) fail(`no AST for ${unit}`);
+  return new Set(
+    nodes
+      .filter((n) => n.nodeType === "ContractDefinition" && n.contractKind === "contract" && !n.abstract)
+      .map((n) => n.name),
+  );
+}
+
 const artifacts = [];
 for (const unit of Object.keys(sources)) {
   const contracts = output.contracts?.[unit] ?? {};
+  const deployable = deployableNames(unit);
   for (const name of Object.keys(contracts).sort()) {
+    if (!deployable.has(name)) continue;
     const c = contracts[name];
     const bytecode = c.evm?.bytecode?.object;
     const deployed = c.evm?.deployedBytecode?.object;
-    if (typeof bytecode !== "string" || typeof deployed !== "string") {
+    if (typeof bytecode !== "string" || typeof deployed !== "string" || bytecode.length === 0) {
       fail(`no bytecode for ${unit}:${name}`);
     }
-    if (bytecode.length === 0) continue; // interfaces and abstract contracts: nothing to deploy
     if (!/^[0-9a-f]+$/.test(bytecode) || !/^[0-9a-f]+$/.test(deployed)) {
       fail(`${unit}:${name} has unlinked or malformed bytecode`);
     }
