@@ -324,3 +324,158 @@ async fn consent_signed_by_the_resident_and_relayed_by_a_member() {
     assert!(r.status(), "revokeConsentBySig reverted");
     assert!(!permitted(0).call().await.expect("call"));
 }
+
+/// Time-bound consent expires on chain time; a break-glass access is an event anyone sees; a
+/// wrong consistency proof is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consent_expiry_break_glass_and_wrong_proofs() {
+    use alloy::primitives::U256;
+    use alloy::sol_types::SolEvent;
+
+    let anvil = Anvil::start();
+    let url: alloy::transports::http::reqwest::Url = anvil.url.parse().expect("url");
+    let governor: PrivateKeySigner = GOVERNOR_KEY.parse().expect("key");
+    let member: PrivateKeySigner = MEMBER_KEY.parse().expect("key");
+    let member_addr = member.address();
+    let gov = ProviderBuilder::new()
+        .wallet(governor.clone())
+        .connect_http(url.clone());
+    let mem = ProviderBuilder::new()
+        .wallet(member)
+        .connect_http(url.clone());
+    let contract = HealthLedger::deploy(&gov, governor.address())
+        .await
+        .expect("deploy");
+    contract
+        .registerInstitution(
+            member_addr,
+            b256([4; 32]),
+            "test.example/b".into(),
+            "B".into(),
+        )
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("registered");
+    let as_member = HealthLedger::new(*contract.address(), &mem);
+
+    // Consent granted directly by the resident's wallet, valid for one hour of chain time.
+    let resident = PrivateKeySigner::random();
+    let pseudonym = b256([0x51; 32]);
+    as_member
+        .bindResident(pseudonym, resident.address())
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("bound");
+    let _: serde_json::Value = gov
+        .raw_request(
+            "anvil_setBalance".into(),
+            (resident.address(), "0xDE0B6B3A7640000"),
+        )
+        .await
+        .expect("fund");
+    let as_resident_provider = ProviderBuilder::new().wallet(resident).connect_http(url);
+    let as_resident = HealthLedger::new(*contract.address(), &as_resident_provider);
+    let now = gov
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .expect("block")
+        .expect("latest")
+        .header
+        .timestamp;
+    let purpose = b256([9; 32]);
+    let r = as_resident
+        .grantConsent(pseudonym, member_addr, U256::from(1u8), purpose, now + 3600)
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("mined");
+    assert!(r.status());
+    let permitted = || as_member.isPermitted(pseudonym, member_addr, 0, purpose);
+    assert!(permitted().call().await.expect("call"));
+    let _: serde_json::Value = gov
+        .raw_request("evm_increaseTime".into(), (3601u64,))
+        .await
+        .expect("warp");
+    let _: serde_json::Value = gov.raw_request("evm_mine".into(), ()).await.expect("mine");
+    assert!(
+        !permitted().call().await.expect("call"),
+        "expired consent still permitted"
+    );
+
+    // Break-glass: always recorded as an event with the member and the reason's hash.
+    let reason = b256([0xee; 32]);
+    let r = as_member
+        .recordEmergencyAccess(pseudonym, reason)
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("mined");
+    let ev = r
+        .inner
+        .logs()
+        .iter()
+        .find_map(|l| HealthLedger::EmergencyAccess::decode_log_data(l.data()).ok())
+        .expect("EmergencyAccess event");
+    assert_eq!(
+        (ev.pseudonym, ev.member, ev.reasonHash),
+        (pseudonym, member_addr, reason)
+    );
+
+    // Anchoring with a proof that has one hash flipped, or one hash too few, is refused.
+    let log_key =
+        NoteSigner::new("test.example/b", SigningKey::from_bytes(&[4; 32])).expect("name");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ledger = ledger_with(dir.path(), &log_key);
+    append(&ledger, 0, 37).await;
+    let old = ledger.head().expect("head");
+    as_member
+        .anchor(old.size, b256(old.root), vec![])
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("first anchor");
+    append(&ledger, 37, 100).await;
+    let new = ledger.head().expect("head");
+    let proof: Vec<B256> = ledger
+        .consistency_proof(old.size, new.size)
+        .expect("proof")
+        .into_iter()
+        .map(b256)
+        .collect();
+    let mut flipped = proof.clone();
+    flipped[0].0[0] ^= 1;
+    assert!(
+        as_member
+            .anchor(new.size, b256(new.root), flipped)
+            .call()
+            .await
+            .is_err()
+    );
+    assert!(
+        as_member
+            .anchor(new.size, b256(new.root), proof[1..].to_vec())
+            .call()
+            .await
+            .is_err()
+    );
+    assert!(
+        as_member
+            .anchor(new.size, b256(new.root), proof)
+            .call()
+            .await
+            .is_ok(),
+        "the right proof passes"
+    );
+}

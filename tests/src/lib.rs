@@ -43,7 +43,19 @@ pub struct Anvil {
 }
 
 impl Anvil {
+    /// Starts anvil on a free port. Two processes can be handed the same "free" port; the one
+    /// that loses the bind exits, so a start counts only if our child is alive once the port
+    /// answers (and a lost race is retried on another port).
     pub fn start() -> Self {
+        for _ in 0..5 {
+            if let Some(anvil) = Self::try_start() {
+                return anvil;
+            }
+        }
+        panic!("anvil did not start after 5 attempts");
+    }
+
+    fn try_start() -> Option<Self> {
         let port = free_port();
         let child = Command::new(foundry_bin("anvil"))
             .args([
@@ -57,20 +69,26 @@ impl Anvil {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn anvil");
-        let anvil = Self {
+        let mut anvil = Self {
             child,
             port,
             url: format!("http://127.0.0.1:{port}"),
         };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        loop {
+            if !matches!(anvil.child.try_wait(), Ok(None)) {
+                return None; // exited: the port was taken
+            }
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                std::thread::sleep(Duration::from_millis(100));
+                return matches!(anvil.child.try_wait(), Ok(None)).then_some(anvil);
+            }
             assert!(
                 Instant::now() < deadline,
                 "anvil did not start on port {port}"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        anvil
     }
 
     pub fn pid(&self) -> u32 {
