@@ -77,8 +77,13 @@ impl Default for InboxConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChainConfig {
-    /// Ethereum JSON-RPC endpoint of the consortium chain.
+    /// Ethereum JSON-RPC endpoint of the consortium chain; without it the embedded chain is used.
     pub rpc: Option<String>,
+    /// Chain id of the embedded chain.
+    pub chain_id: u64,
+    /// Where `healthledger node` serves the embedded chain's JSON-RPC (e.g. "127.0.0.1:8545"),
+    /// for cast, ethers.js or other members' tools; not served when absent.
+    pub embedded_http: Option<String>,
     /// Address of the HealthLedger contract.
     pub contract: Option<String>,
     /// This institution's chain account key (hex secp256k1).
@@ -91,6 +96,8 @@ impl Default for ChainConfig {
     fn default() -> Self {
         Self {
             rpc: None,
+            chain_id: 1_337_042,
+            embedded_http: None,
             contract: None,
             key_file: "keys/eth.key".into(),
             confirmations: 1,
@@ -212,10 +219,15 @@ cache_mb = {cache}
 max_group_records = {group}
 
 [chain]
-# The consortium chain (any Ethereum JSON-RPC endpoint: anvil, Besu QBFT, geth) and the
-# HealthLedger contract on it. Set both to anchor; `healthledger chain deploy` prints an address.
+# Without `rpc`, the node anchors on its embedded chain (revm, in chain.redb; the contract is
+# deployed and this institution registered on first use). A consortium sets `rpc` to its chain
+# (any Ethereum JSON-RPC endpoint: anvil, Besu QBFT, geth) and `contract` to the HealthLedger
+# contract there (`healthledger chain deploy` prints its address).
 # rpc = "http://127.0.0.1:8545"
 # contract = "0x..."
+chain_id = 1337042
+# Serve the embedded chain's JSON-RPC on loopback while `healthledger node` runs (for cast):
+# embedded_http = "127.0.0.1:8545"
 # This institution's chain account (hex secp256k1 key, mode 0600); the governor admits its address.
 key_file = "keys/eth.key"
 # Blocks to wait after inclusion before a head counts as anchored.

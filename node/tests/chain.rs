@@ -241,9 +241,14 @@ fn deploy_admit_ingest_anchor_and_status() {
     let stderr = String::from_utf8_lossy(&r.stderr);
     assert_eq!(r.status.code(), Some(1));
     assert!(stderr.contains("no contract at"), "{stderr}");
-    let r = hl.run(&["anchor", "status"]);
-    assert_eq!(r.code, Some(1));
-    assert!(r.stderr.contains("no chain RPC endpoint"), "{}", r.stderr);
+    let r = hl
+        .cmd()
+        .env("HEALTHLEDGER_CHAIN__RPC", &anvil.url)
+        .args(["anchor", "status"])
+        .output()
+        .expect("spawn");
+    assert_eq!(r.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("chain.rpc is set but not chain.contract"));
 }
 
 fn first_cn_id(bundle: &std::path::Path) -> String {

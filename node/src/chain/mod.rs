@@ -2,6 +2,7 @@
 //! and the HealthLedger contract on it, reached through alloy.
 
 pub mod anchor;
+pub mod embedded;
 pub mod state;
 pub mod verify;
 
@@ -95,5 +96,33 @@ impl Chain {
             account,
             confirmations,
         })
+    }
+}
+
+/// The chain the configuration (or the flags) chooses: an RPC endpoint when one is given,
+/// otherwise the embedded chain (whose RPC service is returned so the caller may serve it).
+pub async fn open_configured(
+    node: &crate::config::Node,
+    rpc: Option<&str>,
+    contract: Option<&str>,
+) -> Result<(Chain, Option<hl_devchain::RpcService>)> {
+    let rpc = rpc
+        .map(str::to_owned)
+        .or_else(|| node.config.chain.rpc.clone());
+    match rpc {
+        None => {
+            let (chain, service) = embedded::open(node).await?;
+            Ok((chain, Some(service)))
+        }
+        Some(rpc) => {
+            let contract = contract
+                .map(str::to_owned)
+                .or_else(|| node.config.chain.contract.clone())
+                .context("chain.rpc is set but not chain.contract: pass --contract or set it in config.toml")?;
+            let key = read_eth_key(&node.path(&node.config.chain.key_file))?;
+            let chain =
+                Chain::connect(&rpc, &contract, key, node.config.chain.confirmations).await?;
+            Ok((chain, None))
+        }
     }
 }

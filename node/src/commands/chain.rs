@@ -43,14 +43,9 @@ fn key_path(node: Option<&Node>, flag: &Option<PathBuf>) -> Result<PathBuf> {
 }
 
 async fn connect(node: &Node, opts: &ChainOpts) -> Result<Chain> {
-    let key = chain::read_eth_key(&node.path(&node.config.chain.key_file))?;
-    Chain::connect(
-        &rpc_of(Some(node), &opts.rpc)?,
-        &contract_of(node, &opts.contract)?,
-        key,
-        node.config.chain.confirmations,
-    )
-    .await
+    let (chain, _) =
+        chain::open_configured(node, opts.rpc.as_deref(), opts.contract.as_deref()).await?;
+    Ok(chain)
 }
 
 pub fn run_chain(data_dir: &Path, cmd: &ChainCommand) -> Result<()> {

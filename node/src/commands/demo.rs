@@ -82,10 +82,29 @@ fn run_in(root: &Path, a: &DemoArgs) -> Result<()> {
         println!("   {line}");
     }
 
+    println!(
+        "== 5. anchor it on the embedded chain (contract deployed, institution registered on first use)"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let anchored = rt.block_on(async {
+        let (chain, _) = crate::chain::embedded::open(&node).await?;
+        let state = crate::chain::state::AnchorState::open(&node.data_dir)?;
+        crate::chain::anchor::anchor_once(&ledger, &chain, &state).await
+    })?;
+    if let crate::chain::anchor::AnchorOutcome::Anchored(r) = &anchored {
+        println!(
+            "   size {} anchored in tx {} (block {}, {} gas); the contract checked nothing was rewritten",
+            r.size, r.tx_hash, r.block_number, r.gas_used
+        );
+    }
+
     let first = synth_dir.join("resident-000001.json");
     let resident_id = first_cn_id(&first)?;
     let bundle_path = root.join("resident-proof.json");
-    println!("== 5. export every record of resident {resident_id} with inclusion proofs");
+    println!("== 6. export every record of resident {resident_id} with inclusion proofs");
     let n = super::log::export(
         &ledger,
         &node.pseudonymizer()?,
@@ -98,7 +117,7 @@ fn run_in(root: &Path, a: &DemoArgs) -> Result<()> {
     println!("   {n} records -> {}", bundle_path.display());
     ledger.close();
 
-    println!("== 6. verify the bundle offline, pinned to the institution's key");
+    println!("== 7. verify the bundle offline, pinned to the institution's key");
     super::verify::verify(&VerifyArgs {
         bundle: bundle_path.clone(),
         key: Some(node.signer()?.verifier().to_string()),
@@ -106,7 +125,7 @@ fn run_in(root: &Path, a: &DemoArgs) -> Result<()> {
         chain: Default::default(),
     })?;
 
-    println!("== 7. tamper with one byte of the bundle: verification must fail");
+    println!("== 8. tamper with one byte of the bundle: verification must fail");
     let text = std::fs::read_to_string(&bundle_path)?;
     let tampered = tamper_first_digit(&text).context("no digit to change in the bundle")?;
     let tampered_path = root.join("resident-proof-tampered.json");

@@ -7,14 +7,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use hl_ledger::Ledger;
 use tokio::sync::watch;
 
 use crate::chain::anchor::{AnchorOutcome, anchor_once};
 use crate::chain::state::AnchorState;
-use crate::chain::{Chain, read_eth_key};
+use crate::chain::{embedded, open_configured};
 use crate::config::Node;
+use hl_devchain::HttpServer;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -23,15 +24,30 @@ pub async fn run(
     ledger: Arc<Ledger>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<()> {
-    let (Some(rpc), Some(contract)) = (
-        node.config.chain.rpc.clone(),
-        node.config.chain.contract.clone(),
-    ) else {
-        tracing::info!("no [chain] rpc and contract configured: anchoring is off");
-        return Ok(());
-    };
     let state = AnchorState::open(&node.data_dir)?;
-    let key = read_eth_key(&node.path(&node.config.chain.key_file))?;
+    // The embedded chain lives in this process for the node's lifetime; a remote one is
+    // reconnected on every attempt, so that an RPC outage at start-up is just another retry.
+    let embedded = match node.config.chain.rpc {
+        Some(_) => None,
+        None => Some(embedded::open(&node).await?),
+    };
+    let _http = match (&embedded, &node.config.chain.embedded_http) {
+        (Some((_, service)), Some(addr)) => {
+            let addr = addr
+                .parse()
+                .with_context(|| format!("chain.embedded_http '{addr}' is not host:port"))?;
+            let server = HttpServer::bind(addr, service.clone())
+                .await
+                .with_context(|| format!("serving the embedded chain on {addr}"))?;
+            tracing::info!(url = %server.url(), "embedded chain JSON-RPC served");
+            eprintln!(
+                "healthledger node: embedded chain JSON-RPC on {}",
+                server.url()
+            );
+            Some(server)
+        }
+        _ => None,
+    };
     let cfg = &node.config.anchor;
     let interval = Duration::from_secs(cfg.interval_secs.max(1));
     let timeout = Duration::from_secs(cfg.rpc_timeout_secs.max(1));
@@ -50,14 +66,13 @@ pub async fn run(
             continue;
         }
         let attempt = async {
-            let chain = Chain::connect(
-                &rpc,
-                &contract,
-                key.clone(),
-                node.config.chain.confirmations,
-            )
-            .await?;
-            anchor_once(&ledger, &chain, &state).await
+            match &embedded {
+                Some((chain, _)) => anchor_once(&ledger, chain, &state).await,
+                None => {
+                    let (chain, _) = open_configured(&node, None, None).await?;
+                    anchor_once(&ledger, &chain, &state).await
+                }
+            }
         };
         match tokio::time::timeout(timeout, attempt).await {
             Ok(Ok(outcome)) => {
