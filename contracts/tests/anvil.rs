@@ -2,10 +2,11 @@
 //! consistency proofs from an `hl-ledger` log.
 
 use alloy::primitives::{Address, B256, FixedBytes};
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use ed25519_dalek::SigningKey;
 use hl_contracts::HealthLedger;
+use hl_contracts::HealthLedger::HealthLedgerInstance;
 use hl_ledger::input::{Prepared, PreparedRecord, ResidentRef};
 use hl_ledger::note::NoteSigner;
 use hl_ledger::{Ledger, StoreOptions};
@@ -47,30 +48,45 @@ fn b256(h: [u8; 32]) -> B256 {
     FixedBytes(h)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ledger_checkpoints_anchor_and_rewrites_are_refused() {
+/// anvil with the contract deployed by the governor (account 0) and account 1 registered as a
+/// member whose log key is `log_key`.
+struct Fixture {
+    _anvil: Anvil,
+    url: alloy::transports::http::reqwest::Url,
+    gov: DynProvider,
+    /// The contract, called by the governor.
+    contract: HealthLedgerInstance<DynProvider>,
+    /// The contract, called by the member.
+    as_member: HealthLedgerInstance<DynProvider>,
+    member_addr: Address,
+    log_key: NoteSigner,
+}
+
+async fn fixture(origin: &str, key_seed: u8) -> Fixture {
     let anvil = Anvil::start();
     let url: alloy::transports::http::reqwest::Url = anvil.url.parse().expect("url");
     let governor: PrivateKeySigner = GOVERNOR_KEY.parse().expect("key");
     let member: PrivateKeySigner = MEMBER_KEY.parse().expect("key");
-    let member_addr: Address = member.address();
+    let member_addr = member.address();
     let gov = ProviderBuilder::new()
         .wallet(governor.clone())
-        .connect_http(url.clone());
-    let mem = ProviderBuilder::new().wallet(member).connect_http(url);
-
-    let contract = HealthLedger::deploy(&gov, governor.address())
+        .connect_http(url.clone())
+        .erased();
+    let mem = ProviderBuilder::new()
+        .wallet(member)
+        .connect_http(url.clone())
+        .erased();
+    let deployed = HealthLedger::deploy(gov.clone(), governor.address())
         .await
         .expect("deploy");
-    let log_key =
-        NoteSigner::new("test.example/chc", SigningKey::from_bytes(&[7; 32])).expect("name");
-    let ed25519 = b256(log_key.verifier().key.to_bytes());
-    contract
+    let address = *deployed.address();
+    let log_key = NoteSigner::new(origin, SigningKey::from_bytes(&[key_seed; 32])).expect("name");
+    deployed
         .registerInstitution(
             member_addr,
-            ed25519,
-            "test.example/chc".into(),
-            "Test CHC".into(),
+            b256(log_key.verifier().key.to_bytes()),
+            origin.into(),
+            "Test member".into(),
         )
         .send()
         .await
@@ -78,6 +94,28 @@ async fn ledger_checkpoints_anchor_and_rewrites_are_refused() {
         .get_receipt()
         .await
         .expect("registered");
+    Fixture {
+        _anvil: anvil,
+        url,
+        contract: HealthLedgerInstance::new(address, gov.clone()),
+        as_member: HealthLedgerInstance::new(address, mem),
+        gov,
+        member_addr,
+        log_key,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ledger_checkpoints_anchor_and_rewrites_are_refused() {
+    let Fixture {
+        _anvil,
+        gov,
+        contract,
+        as_member,
+        member_addr,
+        log_key,
+        ..
+    } = fixture("test.example/chc", 7).await;
     assert!(
         contract
             .isActiveMember(member_addr)
@@ -86,7 +124,6 @@ async fn ledger_checkpoints_anchor_and_rewrites_are_refused() {
             .expect("call")
     );
 
-    let as_member = HealthLedger::new(*contract.address(), &mem);
     let dir = tempfile::tempdir().expect("tempdir");
     let ledger = ledger_with(dir.path(), &log_key);
 
@@ -183,32 +220,14 @@ async fn consent_signed_by_the_resident_and_relayed_by_a_member() {
     use alloy::signers::SignerSync;
     use hl_contracts::consent::{Grant, Revoke, domain};
 
-    let anvil = Anvil::start();
-    let url: alloy::transports::http::reqwest::Url = anvil.url.parse().expect("url");
-    let governor: PrivateKeySigner = GOVERNOR_KEY.parse().expect("key");
-    let member: PrivateKeySigner = MEMBER_KEY.parse().expect("key");
-    let member_addr = member.address();
-    let gov = ProviderBuilder::new()
-        .wallet(governor.clone())
-        .connect_http(url.clone());
-    let mem = ProviderBuilder::new().wallet(member).connect_http(url);
-    let contract = HealthLedger::deploy(&gov, governor.address())
-        .await
-        .expect("deploy");
-    contract
-        .registerInstitution(
-            member_addr,
-            b256([3; 32]),
-            "test.example/a".into(),
-            "A".into(),
-        )
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("registered");
-    let as_member = HealthLedger::new(*contract.address(), &mem);
+    let Fixture {
+        _anvil,
+        gov,
+        contract,
+        as_member,
+        member_addr,
+        ..
+    } = fixture("test.example/a", 3).await;
 
     // The member binds the resident's wallet after an in-person identity check.
     let resident = PrivateKeySigner::random();
@@ -332,34 +351,15 @@ async fn consent_expiry_break_glass_and_wrong_proofs() {
     use alloy::primitives::U256;
     use alloy::sol_types::SolEvent;
 
-    let anvil = Anvil::start();
-    let url: alloy::transports::http::reqwest::Url = anvil.url.parse().expect("url");
-    let governor: PrivateKeySigner = GOVERNOR_KEY.parse().expect("key");
-    let member: PrivateKeySigner = MEMBER_KEY.parse().expect("key");
-    let member_addr = member.address();
-    let gov = ProviderBuilder::new()
-        .wallet(governor.clone())
-        .connect_http(url.clone());
-    let mem = ProviderBuilder::new()
-        .wallet(member)
-        .connect_http(url.clone());
-    let contract = HealthLedger::deploy(&gov, governor.address())
-        .await
-        .expect("deploy");
-    contract
-        .registerInstitution(
-            member_addr,
-            b256([4; 32]),
-            "test.example/b".into(),
-            "B".into(),
-        )
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("registered");
-    let as_member = HealthLedger::new(*contract.address(), &mem);
+    let Fixture {
+        _anvil,
+        url,
+        gov,
+        contract,
+        as_member,
+        member_addr,
+        log_key,
+    } = fixture("test.example/b", 4).await;
 
     // Consent granted directly by the resident's wallet, valid for one hour of chain time.
     let resident = PrivateKeySigner::random();
@@ -432,8 +432,6 @@ async fn consent_expiry_break_glass_and_wrong_proofs() {
     );
 
     // Anchoring with a proof that has one hash flipped, or one hash too few, is refused.
-    let log_key =
-        NoteSigner::new("test.example/b", SigningKey::from_bytes(&[4; 32])).expect("name");
     let dir = tempfile::tempdir().expect("tempdir");
     let ledger = ledger_with(dir.path(), &log_key);
     append(&ledger, 0, 37).await;

@@ -79,21 +79,8 @@ fn node_ingests_the_inbox_and_anchors_through_outages_and_reorgs() {
     let inbox = hl.data().join("inbox");
     std::fs::create_dir_all(&inbox).expect("inbox");
 
-    let log = std::fs::File::create(hl.dir.path().join("node.log")).expect("log");
-    let mut daemon = Daemon(
-        hl.cmd()
-            .env("HEALTHLEDGER_CHAIN__RPC", &anvil.url)
-            .env("HEALTHLEDGER_CHAIN__CONTRACT", &contract)
-            .env("HEALTHLEDGER_ANCHOR__INTERVAL_SECS", "1")
-            .env("HEALTHLEDGER_ANCHOR__RPC_TIMEOUT_SECS", "2")
-            .env("HEALTHLEDGER_INBOX__POLL_MS", "100")
-            .env("HEALTHLEDGER_LOG", "info")
-            .arg("node")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn node"),
-    );
+    // Short RPC timeout: the frozen chain must turn into retries quickly.
+    let mut daemon = start_node(&hl, &anvil, &contract, "node.log", 2);
 
     // 1. Ingest and anchor.
     let mut total = drop_into(&inbox, &files[..10]);
@@ -161,14 +148,17 @@ fn node_ingests_the_inbox_and_anchors_through_outages_and_reorgs() {
     assert!(hl.run(&["fsck"]).ok);
 }
 
-fn start_node(hl: &Hl, anvil: &Anvil, contract: &str, log: &str) -> Daemon {
+fn start_node(hl: &Hl, anvil: &Anvil, contract: &str, log: &str, rpc_timeout_secs: u64) -> Daemon {
     let log = std::fs::File::create(hl.dir.path().join(log)).expect("log");
     Daemon(
         hl.cmd()
             .env("HEALTHLEDGER_CHAIN__RPC", &anvil.url)
             .env("HEALTHLEDGER_CHAIN__CONTRACT", contract)
             .env("HEALTHLEDGER_ANCHOR__INTERVAL_SECS", "1")
-            .env("HEALTHLEDGER_ANCHOR__RPC_TIMEOUT_SECS", "60")
+            .env(
+                "HEALTHLEDGER_ANCHOR__RPC_TIMEOUT_SECS",
+                rpc_timeout_secs.to_string(),
+            )
             .env("HEALTHLEDGER_INBOX__POLL_MS", "100")
             .env("HEALTHLEDGER_LOG", "info")
             .arg("node")
@@ -211,7 +201,7 @@ fn a_node_killed_between_send_and_receipt_does_not_anchor_twice() {
     // Blocks are mined only on request: the anchor transaction stays pending.
     rpc(&anvil, "evm_setAutomine", serde_json::json!([false]));
     let total = drop_into(&inbox, &files);
-    let mut node = start_node(&hl, &anvil, &contract, "node1.log");
+    let mut node = start_node(&hl, &anvil, &contract, "node1.log", 60);
     wait_until(
         "the anchor transaction to be sent",
         Duration::from_secs(60),
@@ -220,7 +210,7 @@ fn a_node_killed_between_send_and_receipt_does_not_anchor_twice() {
     // Killed after sending, before any receipt; restarted while the transaction is still pending.
     node.0.kill().expect("SIGKILL");
     let _ = node.0.wait();
-    let node = start_node(&hl, &anvil, &contract, "node2.log");
+    let node = start_node(&hl, &anvil, &contract, "node2.log", 60);
     std::thread::sleep(Duration::from_secs(3));
     // The restarted node waits for the transaction it had sent instead of sending another.
     assert_eq!(
