@@ -1,0 +1,13 @@
+//! HealthLedger's resident knowledge tree and data-quality rules.
+//!
+//! Everything here is derived from the record log alone (`hl_ledger::Ledger`), so the tree and
+//! every finding can be rebuilt deterministically at any time and cite the leaf indices of
+//! their evidence.
+
+pub mod identity;
+pub mod model;
+pub mod qc;
+pub mod tree;
+
+#[cfg(test)]
+mod testutil;

@@ -1,0 +1,70 @@
+//! The QC rule engine: rules over one resident's tree at an evaluation instant `T`.
+//!
+//! A rule reads the tree only (never the log), so re-evaluating a resident after `catch_up`
+//! and evaluating it after a rebuild give the same findings.
+
+mod field;
+mod params;
+
+use time::OffsetDateTime;
+
+use crate::tree::ResidentTree;
+
+pub use field::{F01IdCardValid, F03CoreDemographics, F07PlausibleRange};
+pub use params::{DEFAULT_PARAMS, Params, ParamsError, Range, Severity};
+
+/// Rule level (DOMAIN.md §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Field.
+    F,
+    /// Record (one resource).
+    R,
+    /// Cross-record within one resident.
+    X,
+    /// Temporal within one resident.
+    T,
+}
+
+/// One rule failure for one resident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub rule_id: &'static str,
+    pub severity: Severity,
+    pub resident: String,
+    /// Leaf indices of the record versions the finding rests on.
+    pub evidence: Vec<u64>,
+    pub at: OffsetDateTime,
+    /// One plain sentence a clinician understands.
+    pub message: String,
+}
+
+pub trait Rule {
+    /// Catalogue id, e.g. `QC-F01`.
+    fn id(&self) -> &'static str;
+    fn level(&self) -> Level;
+    fn severity(&self) -> Severity;
+    /// The findings for `resident` at `at`; empty when the rule passes.
+    fn evaluate(&self, resident: &ResidentTree, at: OffsetDateTime) -> Vec<Finding>;
+}
+
+/// Every implemented rule, configured from `params`.
+pub fn rules(params: &Params) -> Result<Vec<Box<dyn Rule>>, ParamsError> {
+    Ok(vec![
+        Box::new(F01IdCardValid::new(params)),
+        Box::new(F03CoreDemographics::new(params)?),
+        Box::new(F07PlausibleRange::new(params)),
+    ])
+}
+
+/// Runs every rule over one resident; findings in rule order, then as each rule lists them.
+pub fn evaluate(
+    rules: &[Box<dyn Rule>],
+    resident: &ResidentTree,
+    at: OffsetDateTime,
+) -> Vec<Finding> {
+    rules
+        .iter()
+        .flat_map(|r| r.evaluate(resident, at))
+        .collect()
+}

@@ -1,0 +1,117 @@
+//! Rule parameters, from the versioned `params.toml` shipped inside the crate.
+
+use serde::Deserialize;
+
+/// The parameter file compiled into the crate.
+pub const DEFAULT_PARAMS: &str = include_str!("params.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ParamsError {
+    #[error("QC parameter file: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("QC parameter file: {field}: {value:?} is not a date")]
+    BadDate { field: &'static str, value: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Severity {
+    /// Error: the record does not count towards the programme.
+    E,
+    /// Warning.
+    W,
+    /// Information.
+    I,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub version: String,
+    #[serde(rename = "F01")]
+    pub f01: Basic,
+    #[serde(rename = "F03")]
+    pub f03: F03,
+    #[serde(rename = "F07")]
+    pub f07: F07,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Basic {
+    pub severity: Severity,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct F03 {
+    pub severity: Severity,
+    pub min_birth_date: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct F07 {
+    pub severity: Severity,
+    pub ranges: Vec<Range>,
+}
+
+/// A hard plausible range for one LOINC code in one unit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    pub measure: String,
+    pub loinc: String,
+    pub unit: String,
+    pub low: f64,
+    pub high: f64,
+}
+
+impl Params {
+    /// Parses a parameter file and checks the values TOML cannot type.
+    pub fn parse(text: &str) -> Result<Self, ParamsError> {
+        let p: Self = toml::from_str(text)?;
+        p.min_birth_date()?;
+        Ok(p)
+    }
+
+    /// The shipped defaults.
+    pub fn shipped() -> Result<Self, ParamsError> {
+        Self::parse(DEFAULT_PARAMS)
+    }
+
+    pub fn min_birth_date(&self) -> Result<time::Date, ParamsError> {
+        let fmt = time::macros::format_description!("[year]-[month]-[day]");
+        time::Date::parse(&self.f03.min_birth_date, fmt).map_err(|_| ParamsError::BadDate {
+            field: "F03.min_birth_date",
+            value: self.f03.min_birth_date.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_params_parse() {
+        let p = Params::shipped().expect("shipped params");
+        assert_eq!(p.f01.severity, Severity::E);
+        assert!(
+            p.f07
+                .ranges
+                .iter()
+                .any(|r| r.loinc == "8480-6" && r.high == 300.0)
+        );
+    }
+
+    #[test]
+    fn bad_params_are_refused() {
+        let bad = DEFAULT_PARAMS.replace("1900-01-01", "1900-13-01");
+        assert!(matches!(
+            Params::parse(&bad),
+            Err(ParamsError::BadDate { .. })
+        ));
+        let bad = DEFAULT_PARAMS.replace("[F01]", "[F01]\nseverity_typo = 1");
+        assert!(matches!(Params::parse(&bad), Err(ParamsError::Toml(_))));
+    }
+}

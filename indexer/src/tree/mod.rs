@@ -1,0 +1,156 @@
+//! The resident knowledge tree: resident pseudonym → records → encounters → acts, built only
+//! from the log.
+//!
+//! Keys: a resident is its hex pseudonym (the envelope's `resident`); a resource is its
+//! [`ResourceKey`] `Kind/id`, and the latest version of `Kind/id` (highest envelope `version`)
+//! is the one the tree reads; every version's leaf index stays listed behind the node.
+//! Encounters and acts are *derived* from a resident's latest resources by [`ResidentTree`]'s
+//! reindex, never patched in place, which is what makes incremental application equal a full
+//! rebuild: both end in the same resource maps and derive the same index from them.
+
+mod resident;
+
+use std::collections::BTreeMap;
+
+use hl_ledger::Ledger;
+use hl_ledger::record::Envelope;
+use hl_ledger::store::StoreError;
+
+pub use resident::{Content, EncounterNode, ResidentTree, ResourceKey, ResourceNode};
+
+/// Why the tree could not take a record.
+#[derive(Debug, thiserror::Error)]
+pub enum TreeError {
+    #[error("reading the log: {0}")]
+    Store(#[from] StoreError),
+    #[error("record {index}: the envelope is not valid JSON: {reason}")]
+    BadEnvelope { index: u64, reason: String },
+    #[error("record {index} is missing from the log")]
+    MissingRecord { index: u64 },
+    /// The tree follows the log in order, so that version order and log order agree and a
+    /// resource that changed resident is moved, not duplicated.
+    #[error("record {got} applied out of order: the tree expects record {expected} next")]
+    OutOfOrder { expected: u64, got: u64 },
+}
+
+/// Every resident's tree, plus the resources of no resident (Organization, Practitioner…).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KnowledgeTree {
+    /// Number of log records applied: the next `apply` must be this index.
+    size: u64,
+    residents: BTreeMap<String, ResidentTree>,
+    /// Which resident holds the latest version of each resource (`None`: no resident).
+    owners: BTreeMap<ResourceKey, Option<String>>,
+    shared: BTreeMap<ResourceKey, ResourceNode>,
+}
+
+impl KnowledgeTree {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A tree of every record of the log.
+    pub fn rebuild(ledger: &Ledger) -> Result<Self, TreeError> {
+        let mut tree = Self::new();
+        tree.catch_up(ledger)?;
+        Ok(tree)
+    }
+
+    /// Applies the records appended to the log since the last call; returns the residents
+    /// touched, so that only they need re-evaluating.
+    pub fn catch_up(&mut self, ledger: &Ledger) -> Result<Vec<String>, TreeError> {
+        let head = ledger.head()?;
+        let mut touched = Vec::new();
+        for index in self.size..head.size {
+            let rec = ledger
+                .record(index)?
+                .ok_or(TreeError::MissingRecord { index })?;
+            let envelope: Envelope =
+                serde_json::from_slice(&rec.envelope).map_err(|e| TreeError::BadEnvelope {
+                    index,
+                    reason: e.to_string(),
+                })?;
+            touched.extend(self.apply(index, &envelope, rec.content.as_deref())?);
+        }
+        touched.sort();
+        touched.dedup();
+        Ok(touched)
+    }
+
+    /// Applies record `index` (its envelope and content bytes, `None` if erased). Returns the
+    /// residents whose tree changed: the record's resident and, if the resource moved from
+    /// another resident, that one too.
+    pub fn apply(
+        &mut self,
+        index: u64,
+        envelope: &Envelope,
+        content: Option<&[u8]>,
+    ) -> Result<Vec<String>, TreeError> {
+        if index != self.size {
+            return Err(TreeError::OutOfOrder {
+                expected: self.size,
+                got: index,
+            });
+        }
+        self.size += 1;
+        let key = ResourceKey::new(&envelope.kind, &envelope.id);
+        let content = Content::read(content);
+        let owner = envelope.resident.clone();
+        let mut touched = Vec::new();
+
+        // A later version under another resident (or none) takes the node, with its version
+        // history, from the previous holder: one resource has one latest version.
+        let mut node = match self.owners.get(&key) {
+            Some(prev) if *prev != owner => match prev {
+                Some(r) => {
+                    let t = self.residents.get_mut(r).and_then(|t| t.take(&key));
+                    touched.push(r.clone());
+                    t
+                }
+                None => self.shared.remove(&key),
+            },
+            _ => None,
+        };
+        self.owners.insert(key.clone(), owner.clone());
+        match owner {
+            Some(r) => {
+                let tree = self
+                    .residents
+                    .entry(r.clone())
+                    .or_insert_with(|| ResidentTree::new(&r));
+                tree.put(key, index, envelope.version, content, node.take());
+                touched.push(r);
+            }
+            None => {
+                let slot = self.shared.entry(key.clone());
+                let n = slot.or_insert_with(|| {
+                    node.take()
+                        .unwrap_or_else(|| ResourceNode::new(key, envelope.version, index))
+                });
+                n.add_version(envelope.version, index, content);
+            }
+        }
+        Ok(touched)
+    }
+
+    /// Records applied so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn resident(&self, pseudonym: &str) -> Option<&ResidentTree> {
+        self.residents.get(pseudonym)
+    }
+
+    pub fn residents(&self) -> impl Iterator<Item = &ResidentTree> {
+        self.residents.values()
+    }
+
+    /// A resource of no resident, by `Kind/id`.
+    pub fn shared(&self, key: &ResourceKey) -> Option<&ResourceNode> {
+        self.shared.get(key)
+    }
+}
+
+#[cfg(test)]
+mod tests;

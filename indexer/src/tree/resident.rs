@@ -1,0 +1,249 @@
+//! One resident's part of the tree.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{Act, Patient, Resource};
+
+/// `Kind/id`, the identity of a resource across its versions.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResourceKey {
+    pub kind: String,
+    pub id: String,
+}
+
+impl ResourceKey {
+    pub fn new(kind: &str, id: &str) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            id: id.to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for ResourceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.kind, self.id)
+    }
+}
+
+/// What the tree could read of a record's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// Boxed: most of a tree's nodes are read resources, but the enum should not make the
+    /// other variants as large as the biggest view.
+    Read(Box<Resource>),
+    /// The content was erased; the envelope (and so the leaf) remains.
+    Erased,
+    /// The content is in the log but not readable as its view. Kept with the reason, because a
+    /// record the rules cannot read is itself a finding, not something to drop.
+    Unreadable(String),
+}
+
+impl Content {
+    pub(crate) fn read(bytes: Option<&[u8]>) -> Self {
+        let Some(bytes) = bytes else {
+            return Self::Erased;
+        };
+        match serde_json::from_slice(bytes) {
+            Err(e) => Self::Unreadable(e.to_string()),
+            Ok(v) => match Resource::parse(&v) {
+                Ok(r) => Self::Read(Box::new(r)),
+                Err(e) => Self::Unreadable(e.to_string()),
+            },
+        }
+    }
+
+    pub fn resource(&self) -> Option<&Resource> {
+        match self {
+            Self::Read(r) => Some(r),
+            Self::Erased | Self::Unreadable(_) => None,
+        }
+    }
+}
+
+/// One resource: its latest version's content and the leaf index of every version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceNode {
+    pub key: ResourceKey,
+    /// version → leaf index, for every version seen.
+    pub versions: BTreeMap<u32, u64>,
+    /// The highest version and its leaf index.
+    pub version: u32,
+    pub leaf: u64,
+    pub content: Content,
+}
+
+impl ResourceNode {
+    pub(crate) fn new(key: ResourceKey, version: u32, leaf: u64) -> Self {
+        Self {
+            key,
+            versions: BTreeMap::new(),
+            version,
+            leaf,
+            content: Content::Erased,
+        }
+    }
+
+    /// Adds a version; it becomes the latest unless a higher version is already held (the
+    /// latest version wins whatever order versions arrive in).
+    pub(crate) fn add_version(&mut self, version: u32, leaf: u64, content: Content) {
+        self.versions.insert(version, leaf);
+        if version >= self.version {
+            self.version = version;
+            self.leaf = leaf;
+            self.content = content;
+        }
+    }
+
+    pub fn resource(&self) -> Option<&Resource> {
+        self.content.resource()
+    }
+}
+
+/// An encounter and the acts recorded in it (by their keys, in key order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncounterNode {
+    pub key: ResourceKey,
+    pub leaf: u64,
+    pub acts: BTreeSet<ResourceKey>,
+}
+
+/// One resident: every record, the latest version of each resource, and the derived
+/// encounter → act index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResidentTree {
+    pub pseudonym: String,
+    /// Leaf indices of all this resident's records, as `Ledger::resident_records` lists them.
+    pub records: BTreeSet<u64>,
+    resources: BTreeMap<ResourceKey, ResourceNode>,
+    encounters: BTreeMap<String, EncounterNode>,
+    /// Acts naming no encounter, or one that is not (yet) among this resident's resources.
+    unattached: BTreeSet<ResourceKey>,
+}
+
+impl ResidentTree {
+    pub(crate) fn new(pseudonym: &str) -> Self {
+        Self {
+            pseudonym: pseudonym.to_owned(),
+            records: BTreeSet::new(),
+            resources: BTreeMap::new(),
+            encounters: BTreeMap::new(),
+            unattached: BTreeSet::new(),
+        }
+    }
+
+    /// Adds a version of `key` (with `moved`, the node taken from another holder) and
+    /// re-derives the index.
+    pub(crate) fn put(
+        &mut self,
+        key: ResourceKey,
+        leaf: u64,
+        version: u32,
+        content: Content,
+        moved: Option<ResourceNode>,
+    ) {
+        self.records.insert(leaf);
+        let node = match moved {
+            Some(n) => self.resources.entry(key).or_insert(n),
+            None => self
+                .resources
+                .entry(key.clone())
+                .or_insert_with(|| ResourceNode::new(key, version, leaf)),
+        };
+        node.add_version(version, leaf, content);
+        self.reindex();
+    }
+
+    /// Removes a resource whose newer version belongs to someone else; its records stay listed.
+    pub(crate) fn take(&mut self, key: &ResourceKey) -> Option<ResourceNode> {
+        let n = self.resources.remove(key);
+        self.reindex();
+        n
+    }
+
+    /// Re-derives encounters and acts from the resources. O(resources of this resident), and
+    /// the only place the index is written, so no sequence of `put`s can leave it different
+    /// from a rebuild.
+    fn reindex(&mut self) {
+        let mut encounters: BTreeMap<String, EncounterNode> = self
+            .resources
+            .values()
+            .filter(|n| n.key.kind == "Encounter")
+            .map(|n| {
+                (
+                    n.key.id.clone(),
+                    EncounterNode {
+                        key: n.key.clone(),
+                        leaf: n.leaf,
+                        acts: BTreeSet::new(),
+                    },
+                )
+            })
+            .collect();
+        let mut unattached = BTreeSet::new();
+        for n in self.resources.values() {
+            let Some(r) = n.resource() else { continue };
+            if matches!(
+                r,
+                Resource::Patient(_) | Resource::Encounter(_) | Resource::Other { .. }
+            ) {
+                continue;
+            }
+            let enc = r.encounter_ref().and_then(|e| e.id_for("Encounter"));
+            match enc.and_then(|id| encounters.get_mut(id)) {
+                Some(e) => {
+                    e.acts.insert(n.key.clone());
+                }
+                None => {
+                    unattached.insert(n.key.clone());
+                }
+            }
+        }
+        self.encounters = encounters;
+        self.unattached = unattached;
+    }
+
+    pub fn resource(&self, key: &ResourceKey) -> Option<&ResourceNode> {
+        self.resources.get(key)
+    }
+
+    pub fn resources(&self) -> impl Iterator<Item = &ResourceNode> {
+        self.resources.values()
+    }
+
+    pub fn encounters(&self) -> impl Iterator<Item = &EncounterNode> {
+        self.encounters.values()
+    }
+
+    pub fn encounter(&self, id: &str) -> Option<&EncounterNode> {
+        self.encounters.get(id)
+    }
+
+    pub fn unattached(&self) -> impl Iterator<Item = &ResourceKey> {
+        self.unattached.iter()
+    }
+
+    /// The latest version of each of the resident's Patient resources, with its leaf index. A
+    /// resident can have several (one per institution or per id); they are never merged.
+    pub fn patients(&self) -> impl Iterator<Item = (&ResourceNode, &Patient)> {
+        self.resources.values().filter_map(|n| match n.resource() {
+            Some(Resource::Patient(p)) => Some((n, p)),
+            _ => None,
+        })
+    }
+
+    /// Every act (latest versions), excluded ones included: rules apply the §4.1 exclusion
+    /// themselves, since some rules (R04) look at exactly those records.
+    pub fn acts(&self) -> impl Iterator<Item = Act> + '_ {
+        self.resources.values().filter_map(|n| {
+            Act::from_resource(
+                n.resource()?,
+                &n.key.kind,
+                &n.key.id,
+                n.version,
+                n.leaf,
+                &self.pseudonym,
+            )
+        })
+    }
+}
