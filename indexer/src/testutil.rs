@@ -6,6 +6,7 @@ use hl_ledger::note::NoteSigner;
 use hl_ledger::pseudonym::{Pseudonymizer, default_resident_systems};
 use hl_ledger::{Ledger, StoreOptions};
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
 use crate::tree::{Content, ResidentTree, ResourceKey};
 
@@ -43,6 +44,11 @@ pub fn submit(ledger: &Ledger, resources: &[Value]) {
 /// A resident built directly from resources (version 1 each, leaf = position), for rule tests
 /// that need no log.
 pub fn resident(resources: &[Value]) -> ResidentTree {
+    resident_recorded(resources, None)
+}
+
+/// [`resident`], every record received by the log at `recorded`.
+pub fn resident_recorded(resources: &[Value], recorded: Option<OffsetDateTime>) -> ResidentTree {
     let mut t = ResidentTree::new("00");
     for (i, r) in resources.iter().enumerate() {
         let key = ResourceKey::new(
@@ -50,7 +56,14 @@ pub fn resident(resources: &[Value]) -> ResidentTree {
             r["id"].as_str().unwrap_or_default(),
         );
         let bytes = serde_json::to_vec(r).expect("serialise");
-        t.put(key, i as u64, 1, Content::read(Some(&bytes)), None);
+        t.put(
+            key,
+            i as u64,
+            1,
+            recorded,
+            Content::read(Some(&bytes)),
+            None,
+        );
     }
     t
 }

@@ -24,6 +24,14 @@ fn choice_time(v: &Value, prefix: &str, path: &str) -> Result<Option<FhirTime>, 
     Ok(None)
 }
 
+/// Whether any `prefix[x]` choice element is present.
+fn has_choice(v: &Value, prefix: &str) -> bool {
+    v.as_object().is_some_and(|o| {
+        o.iter()
+            .any(|(k, x)| !x.is_null() && k.len() > prefix.len() && k.starts_with(prefix))
+    })
+}
+
 fn check_kind(v: &Value, expected: &str) -> Result<(), ModelError> {
     let found = v
         .get("resourceType")
@@ -220,6 +228,9 @@ pub struct Condition {
     pub verification_status: Option<String>,
     pub onset: Option<FhirTime>,
     pub abatement: Option<FhirTime>,
+    /// Any `abatement[x]` is present (also `abatementBoolean`/`abatementString`, which carry
+    /// no instant): FHIR con-4 asks only whether the condition is abated.
+    pub abated: bool,
     pub recorded_date: Option<FhirTime>,
     pub encounter: Option<Reference>,
     pub subject: Option<Reference>,
@@ -242,6 +253,7 @@ impl Condition {
             verification_status: status("verificationStatus", VERIFICATION)?,
             onset: choice_time(v, "onset", p)?,
             abatement: choice_time(v, "abatement", p)?,
+            abated: has_choice(v, "abatement"),
             recorded_date: parse_opt(v, "recordedDate", p, FhirTime::parse)?,
             encounter: parse_opt(v, "encounter", p, Reference::parse)?,
             subject: parse_opt(v, "subject", p, Reference::parse)?,
@@ -256,6 +268,10 @@ pub struct Immunization {
     pub vaccine_code: Option<CodeableConcept>,
     pub occurrence: Option<FhirTime>,
     pub lot_number: Option<String>,
+    /// Some `performer[].actor` is present.
+    pub has_performer_actor: bool,
+    /// Some `protocolApplied[].doseNumber[x]` is present.
+    pub has_dose_number: bool,
     pub encounter: Option<Reference>,
     pub patient: Option<Reference>,
 }
@@ -270,6 +286,12 @@ impl Immunization {
             vaccine_code: parse_opt(v, "vaccineCode", p, CodeableConcept::parse)?,
             occurrence: choice_time(v, "occurrence", p)?,
             lot_number: opt_str(v, "lotNumber", p)?,
+            has_performer_actor: super::datatypes::opt_array(v, "performer", p)?
+                .iter()
+                .any(|x| x.get("actor").is_some_and(|a| !a.is_null())),
+            has_dose_number: super::datatypes::opt_array(v, "protocolApplied", p)?
+                .iter()
+                .any(|x| has_choice(x, "doseNumber")),
             encounter: parse_opt(v, "encounter", p, Reference::parse)?,
             patient: parse_opt(v, "patient", p, Reference::parse)?,
         })
@@ -287,6 +309,8 @@ pub struct Medication {
     pub medication: Option<CodeableConcept>,
     /// `authoredOn` for a request, `effective[x]` (else `dateAsserted`) for a statement.
     pub when: Option<FhirTime>,
+    /// `MedicationRequest.dispenseRequest.validityPeriod`.
+    pub validity_period: Option<Period>,
     pub encounter: Option<Reference>,
     pub subject: Option<Reference>,
 }
@@ -325,6 +349,15 @@ impl Medication {
             intent,
             medication: parse_opt(v, "medicationCodeableConcept", p, CodeableConcept::parse)?,
             when,
+            validity_period: match v.get("dispenseRequest") {
+                Some(d) if d.is_object() => parse_opt(
+                    d,
+                    "validityPeriod",
+                    &format!("{p}.dispenseRequest"),
+                    Period::parse,
+                )?,
+                _ => None,
+            },
             encounter,
             subject: parse_opt(v, "subject", p, Reference::parse)?,
         })

@@ -2,15 +2,25 @@
 
 use time::OffsetDateTime;
 
-use super::params::{Params, ParamsError, Range, Severity};
+use std::collections::BTreeMap;
+
+use super::params::{AllowedUnits, Params, ParamsError, Range, Severity};
 use super::{Finding, Level, Rule};
 use crate::identity::{IdCardIssue, id_card_issues};
-use crate::model::{Quantity, Resource};
+use crate::model::{CodeableConcept, FhirTime, Quantity, Resource};
 use crate::tree::ResidentTree;
 
-const LOINC: &str = "http://loinc.org";
+pub(super) const LOINC: &str = "http://loinc.org";
 
-fn finding(
+/// The LOINC codes of a concept.
+pub(super) fn loinc_codes(c: &CodeableConcept) -> impl Iterator<Item = &str> {
+    c.coding
+        .iter()
+        .filter(|c| c.system.as_deref() == Some(LOINC))
+        .filter_map(|c| c.code.as_deref())
+}
+
+pub(super) fn finding(
     rule: &dyn Rule,
     resident: &ResidentTree,
     evidence: Vec<u64>,
@@ -97,6 +107,9 @@ impl Rule for F03CoreDemographics {
     fn severity(&self) -> Severity {
         self.severity
     }
+    fn defaults(&self) -> &'static [&'static str] {
+        &["min_birth_date"]
+    }
     fn evaluate(&self, resident: &ResidentTree, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         for (node, p) in resident.patients() {
@@ -167,6 +180,9 @@ impl Rule for F07PlausibleRange {
     fn severity(&self) -> Severity {
         self.severity
     }
+    fn defaults(&self) -> &'static [&'static str] {
+        &["ranges"]
+    }
     fn evaluate(&self, resident: &ResidentTree, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         for node in resident.resources() {
@@ -207,6 +223,500 @@ impl Rule for F07PlausibleRange {
                         format!(
                             "{} of {v} {} is outside the possible range {}–{}.",
                             range.measure, range.unit, range.low, range.high
+                        ),
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// QC-F02: every archive number is 17 digits, its county code plausible and its village
+/// segment (digits 10–12) in a configured range.
+///
+/// The full GB/T 2260 county list is not shipped, so the county check is partial: digits 1–2
+/// must be a province-level code and digits 3–4 and 5–6 must not be `00`.
+pub struct F02ArchiveNumber {
+    severity: Severity,
+    system: String,
+    provinces: Vec<String>,
+    village_ranges: Vec<[u16; 2]>,
+}
+
+impl F02ArchiveNumber {
+    pub fn new(params: &Params) -> Self {
+        Self {
+            severity: params.f02.severity,
+            system: params.f02.system.clone(),
+            provinces: params.f02.provinces.clone(),
+            village_ranges: params.f02.village_ranges.clone(),
+        }
+    }
+
+    /// Why `value` is not a valid archive number, as the end of a sentence.
+    fn problem(&self, value: &str) -> Option<String> {
+        if value.len() != 17 || !value.bytes().all(|b| b.is_ascii_digit()) {
+            return Some("it is not 17 digits".to_owned());
+        }
+        let county = &value[..6];
+        if !self.provinces.iter().any(|p| *p == county[..2])
+            || &county[2..4] == "00"
+            || &county[4..6] == "00"
+        {
+            return Some(format!("{county} is not a county code"));
+        }
+        let village = &value[9..12];
+        let n: u16 = village.parse().ok()?;
+        if !self
+            .village_ranges
+            .iter()
+            .any(|[lo, hi]| (*lo..=*hi).contains(&n))
+        {
+            let ranges: Vec<String> = self
+                .village_ranges
+                .iter()
+                .map(|[lo, hi]| format!("{lo:03}–{hi:03}"))
+                .collect();
+            return Some(format!(
+                "the village segment {village} is outside {}",
+                ranges.join(", ")
+            ));
+        }
+        None
+    }
+}
+
+impl Rule for F02ArchiveNumber {
+    fn id(&self) -> &'static str {
+        "QC-F02"
+    }
+    fn level(&self) -> Level {
+        Level::F
+    }
+    fn severity(&self) -> Severity {
+        self.severity
+    }
+    fn evaluate(&self, resident: &ResidentTree, at: OffsetDateTime) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (node, patient) in resident.patients() {
+            for value in patient.identifier_values(&self.system) {
+                if let Some(why) = self.problem(value) {
+                    out.push(finding(
+                        self,
+                        resident,
+                        vec![node.leaf],
+                        at,
+                        format!("The health archive number {value} is not valid: {why}."),
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The elements QC-F04 can check, per kind, with the words a finding uses for them.
+const F04_ELEMENTS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "Encounter",
+        &[
+            ("status", "status"),
+            ("class", "visit class"),
+            ("period.start", "start time"),
+            ("serviceProvider", "providing institution"),
+            ("subject", "resident reference"),
+            ("serviceType", "service type"),
+        ],
+    ),
+    (
+        "Observation",
+        &[
+            ("status", "status"),
+            ("code", "test code"),
+            ("subject", "resident reference"),
+            ("effective", "date"),
+            ("value|dataAbsentReason", "value (or a reason it is absent)"),
+        ],
+    ),
+    (
+        "Immunization",
+        &[
+            ("status", "status"),
+            ("vaccineCode", "vaccine code"),
+            ("occurrence", "vaccination date"),
+            ("lotNumber", "lot number"),
+            ("performer.actor", "vaccinator"),
+            ("protocolApplied.doseNumber", "dose number"),
+        ],
+    ),
+    (
+        "Condition",
+        &[
+            ("code", "diagnosis code"),
+            ("subject", "resident reference"),
+            ("recordedDate", "recorded date"),
+            ("onset", "onset date"),
+        ],
+    ),
+];
+
+/// Whether `element` (a name of [`F04_ELEMENTS`]) is present in `r`; `None` for a kind or
+/// element QC-F04 does not know.
+fn element_present(r: &Resource, element: &str) -> Option<bool> {
+    Some(match (r, element) {
+        (Resource::Encounter(e), "status") => e.status.is_some(),
+        (Resource::Encounter(e), "class") => e.class.is_some(),
+        (Resource::Encounter(e), "period.start") => {
+            e.period.as_ref().is_some_and(|p| p.start.is_some())
+        }
+        (Resource::Encounter(e), "serviceProvider") => e.service_provider.is_some(),
+        (Resource::Encounter(e), "subject") => e.subject.is_some(),
+        (Resource::Encounter(e), "serviceType") => e.service_type.is_some(),
+        (Resource::Observation(o), "status") => o.status.is_some(),
+        (Resource::Observation(o), "code") => o.code.is_some(),
+        (Resource::Observation(o), "subject") => o.subject.is_some(),
+        (Resource::Observation(o), "effective") => o.effective.is_some(),
+        // A panel carries its values in components (the BP panel has no value of its own).
+        (Resource::Observation(o), "value|dataAbsentReason") => {
+            o.value.is_some()
+                || o.has_other_value
+                || o.data_absent_reason
+                || o.components.iter().any(|c| c.value.is_some())
+        }
+        (Resource::Immunization(i), "status") => i.status.is_some(),
+        (Resource::Immunization(i), "vaccineCode") => i.vaccine_code.is_some(),
+        (Resource::Immunization(i), "occurrence") => i.occurrence.is_some(),
+        (Resource::Immunization(i), "lotNumber") => i.lot_number.is_some(),
+        (Resource::Immunization(i), "performer.actor") => i.has_performer_actor,
+        (Resource::Immunization(i), "protocolApplied.doseNumber") => i.has_dose_number,
+        (Resource::Condition(c), "code") => c.code.is_some(),
+        (Resource::Condition(c), "subject") => c.subject.is_some(),
+        (Resource::Condition(c), "recordedDate") => c.recorded_date.is_some(),
+        (Resource::Condition(c), "onset") => c.onset.is_some(),
+        _ => return None,
+    })
+}
+
+/// QC-F04: the elements each kind requires are present. Entered-in-error records are
+/// skipped, and a `not-done` Immunization is not asked for lot, vaccinator or dose number,
+/// since nothing was given.
+pub struct F04RequiredElements {
+    severity: Severity,
+    /// Kind → (element, words).
+    required: BTreeMap<String, Vec<(&'static str, &'static str)>>,
+}
+
+impl F04RequiredElements {
+    pub fn new(params: &Params) -> Result<Self, ParamsError> {
+        let mut required = BTreeMap::new();
+        for (kind, elements) in &params.f04.required {
+            let unknown = |element: &str| ParamsError::UnknownElement {
+                kind: kind.clone(),
+                element: element.to_owned(),
+            };
+            let known = F04_ELEMENTS
+                .iter()
+                .find(|(k, _)| k == kind)
+                .map(|(_, e)| *e)
+                .ok_or_else(|| unknown(""))?;
+            let list = elements
+                .iter()
+                .map(|e| {
+                    known
+                        .iter()
+                        .find(|(name, _)| name == e)
+                        .copied()
+                        .ok_or_else(|| unknown(e))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            required.insert(kind.clone(), list);
+        }
+        Ok(Self {
+            severity: params.f04.severity,
+            required,
+        })
+    }
+}
+
+impl Rule for F04RequiredElements {
+    fn id(&self) -> &'static str {
+        "QC-F04"
+    }
+    fn level(&self) -> Level {
+        Level::F
+    }
+    fn severity(&self) -> Severity {
+        self.severity
+    }
+    fn defaults(&self) -> &'static [&'static str] {
+        &["required"]
+    }
+    fn evaluate(&self, resident: &ResidentTree, at: OffsetDateTime) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for node in resident.resources() {
+            let Some(r) = node.resource() else { continue };
+            let Some(required) = self.required.get(&node.key.kind) else {
+                continue;
+            };
+            if r.is_excluded() {
+                continue;
+            }
+            let not_done =
+                matches!(r, Resource::Immunization(i) if i.status.as_deref() == Some("not-done"));
+            let missing: Vec<&str> = required
+                .iter()
+                .filter(|(e, _)| {
+                    !(not_done
+                        && matches!(
+                            *e,
+                            "lotNumber" | "performer.actor" | "protocolApplied.doseNumber"
+                        ))
+                })
+                .filter(|(e, _)| element_present(r, e) == Some(false))
+                .map(|(_, words)| *words)
+                .collect();
+            if !missing.is_empty() {
+                out.push(finding(
+                    self,
+                    resident,
+                    vec![node.leaf],
+                    at,
+                    format!(
+                        "The {} record {} has no {}.",
+                        node.key.kind,
+                        node.key.id,
+                        missing.join(", no ")
+                    ),
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// QC-F05: diagnosis, test, vaccine and service-type codes carry a coding in a recognised code
+/// system. Whether the code is active in that system is not checked (no terminology server).
+/// An absent concept is F04's finding, not this rule's.
+pub struct F05RecognisedSystem {
+    severity: Severity,
+    systems: Vec<String>,
+}
+
+impl F05RecognisedSystem {
+    pub fn new(params: &Params) -> Self {
+        Self {
+            severity: params.f05.severity,
+            systems: params.f05.systems.clone(),
+        }
+    }
+
+    fn recognised(&self, c: &CodeableConcept) -> bool {
+        c.coding.iter().any(|x| {
+            x.code.is_some()
+                && x.system
+                    .as_deref()
+                    .is_some_and(|s| self.systems.iter().any(|k| k == s))
+        })
+    }
+}
+
+impl Rule for F05RecognisedSystem {
+    fn id(&self) -> &'static str {
+        "QC-F05"
+    }
+    fn level(&self) -> Level {
+        Level::F
+    }
+    fn severity(&self) -> Severity {
+        self.severity
+    }
+    fn defaults(&self) -> &'static [&'static str] {
+        &["systems (the phs-service code system)"]
+    }
+    fn evaluate(&self, resident: &ResidentTree, at: OffsetDateTime) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for node in resident.resources() {
+            let Some(r) = node.resource() else { continue };
+            if r.is_excluded() {
+                continue;
+            }
+            let (what, concept) = match r {
+                Resource::Condition(c) => ("diagnosis", c.code.as_ref()),
+                Resource::Observation(o) => ("test", o.code.as_ref()),
+                Resource::Immunization(i) => ("vaccine", i.vaccine_code.as_ref()),
+                Resource::Encounter(e) => ("service type", e.service_type.as_ref()),
+                _ => continue,
+            };
+            let Some(c) = concept else { continue };
+            if self.recognised(c) {
+                continue;
+            }
+            let shown = c
+                .text
+                .as_deref()
+                .or_else(|| c.coding.iter().find_map(|x| x.display.as_deref()))
+                .or_else(|| c.first_code())
+                .unwrap_or("(empty)");
+            let how = if c.coding.is_empty() {
+                "only as free text".to_owned()
+            } else {
+                let systems: Vec<&str> = c
+                    .coding
+                    .iter()
+                    .map(|x| x.system.as_deref().unwrap_or("no system"))
+                    .collect();
+                format!("only in {}", systems.join(", "))
+            };
+            out.push(finding(
+                self,
+                resident,
+                vec![node.leaf],
+                at,
+                format!(
+                    "The {what} \"{shown}\" in {} is coded {how}, not in a recognised code system.",
+                    node.key
+                ),
+            ));
+        }
+        out
+    }
+}
+
+/// QC-F06: a measured value's unit is one allowed for its LOINC code (the observation's own
+/// value and each component). Codes with no allowed-unit entry are not checked.
+pub struct F06UnitAllowed {
+    severity: Severity,
+    units: Vec<AllowedUnits>,
+}
+
+impl F06UnitAllowed {
+    pub fn new(params: &Params) -> Self {
+        Self {
+            severity: params.f06.severity,
+            units: params.f06.units.clone(),
+        }
+    }
+}
+
+impl Rule for F06UnitAllowed {
+    fn id(&self) -> &'static str {
+        "QC-F06"
+    }
+    fn level(&self) -> Level {
+        Level::F
+    }
+    fn severity(&self) -> Severity {
+        self.severity
+    }
+    fn evaluate(&self, resident: &ResidentTree, at: OffsetDateTime) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for node in resident.resources() {
+            let Some(r @ Resource::Observation(o)) = node.resource() else {
+                continue;
+            };
+            if r.is_excluded() {
+                continue;
+            }
+            let mut values: Vec<(&str, &Quantity)> = Vec::new();
+            if let (Some(code), Some(q)) = (&o.code, &o.value) {
+                values.extend(loinc_codes(code).map(|c| (c, q)));
+            }
+            for comp in &o.components {
+                if let Some(q) = &comp.value {
+                    values.extend(loinc_codes(&comp.code).map(|c| (c, q)));
+                }
+            }
+            for (code, q) in values {
+                let Some(allowed) = self.units.iter().find(|u| u.loinc == code) else {
+                    continue;
+                };
+                if q.unit.as_ref().is_some_and(|u| allowed.units.contains(u)) {
+                    continue;
+                }
+                let value = q.value_text.as_deref().unwrap_or("a value");
+                let unit = match &q.unit {
+                    Some(u) => format!("in {u}"),
+                    None => "with no unit".to_owned(),
+                };
+                out.push(finding(
+                    self,
+                    resident,
+                    vec![node.leaf],
+                    at,
+                    format!(
+                        "LOINC {code} is recorded as {value} {unit}, but only {} is allowed for this test.",
+                        allowed.units.join(" or ")
+                    ),
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// QC-F08: no clinical date lies after the time the log received the record (plus a clock
+/// tolerance). A record whose receipt time is unreadable is compared with `T` instead.
+pub struct F08NoFutureDates {
+    severity: Severity,
+    tolerance: time::Duration,
+}
+
+impl F08NoFutureDates {
+    pub fn new(params: &Params) -> Self {
+        Self {
+            severity: params.f08.severity,
+            tolerance: time::Duration::minutes(params.f08.tolerance_minutes),
+        }
+    }
+}
+
+impl Rule for F08NoFutureDates {
+    fn id(&self) -> &'static str {
+        "QC-F08"
+    }
+    fn level(&self) -> Level {
+        Level::F
+    }
+    fn severity(&self) -> Severity {
+        self.severity
+    }
+    fn evaluate(&self, resident: &ResidentTree, at: OffsetDateTime) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for node in resident.resources() {
+            let Some(r) = node.resource() else { continue };
+            if r.is_excluded() {
+                continue;
+            }
+            let dates: Vec<(&str, Option<&FhirTime>)> = match r {
+                Resource::Observation(o) => vec![("observation date", o.effective.as_ref())],
+                Resource::Immunization(i) => vec![("vaccination date", i.occurrence.as_ref())],
+                Resource::Encounter(e) => vec![(
+                    "visit start",
+                    e.period.as_ref().and_then(|p| p.start.as_ref()),
+                )],
+                Resource::Condition(c) => vec![
+                    ("onset date", c.onset.as_ref()),
+                    ("recorded date", c.recorded_date.as_ref()),
+                ],
+                Resource::Medication(m) => vec![("prescription date", m.when.as_ref())],
+                Resource::Patient(_) | Resource::Other { .. } => continue,
+            };
+            let received = node.recorded.unwrap_or(at);
+            let limit = received + self.tolerance;
+            for (what, t) in dates {
+                let Some(t) = t else { continue };
+                if t.start > limit {
+                    out.push(finding(
+                        self,
+                        resident,
+                        vec![node.leaf],
+                        at,
+                        format!(
+                            "The {what} {} of {} is later than when the record was received ({}).",
+                            t.text,
+                            node.key,
+                            received.date()
                         ),
                     ));
                 }
@@ -316,14 +826,219 @@ mod tests {
         assert_eq!(rule.evaluate(&resident(&[fbg(126.0, "mg/dL")]), T), vec![]);
     }
 
+    fn with_archive(no: &str) -> Value {
+        let mut p = patient("11010519491231002X", "1949-12-31");
+        p["identifier"]
+            .as_array_mut()
+            .expect("identifiers")
+            .push(json!({"system": "urn:oid:2.16.156.10011.1.2", "value": no}));
+        p
+    }
+
+    #[test]
+    fn f02_fails_village_segment_250_and_passes_a_committee_number() {
+        let rule = F02ArchiveNumber::new(&params());
+        let f = rule.evaluate(&resident(&[with_archive("31011500125000123")]), T);
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].rule_id, &f[0].evidence[..]), ("QC-F02", &[0][..]));
+        assert!(
+            f[0].message.contains("village segment 250"),
+            "{}",
+            f[0].message
+        );
+        for bad in ["3101150012500012", "99011500100100123", "31000000100100123"] {
+            assert_eq!(
+                rule.evaluate(&resident(&[with_archive(bad)]), T).len(),
+                1,
+                "{bad}"
+            );
+        }
+        for good in [
+            "31011500105000123",
+            "31011500115000123",
+            "31011500195000123",
+        ] {
+            assert_eq!(
+                rule.evaluate(&resident(&[with_archive(good)]), T),
+                vec![],
+                "{good}"
+            );
+        }
+    }
+
+    fn immunization(lot: Option<&str>, status: &str) -> Value {
+        let mut v = json!({"resourceType": "Immunization", "id": "i1", "status": status,
+            "vaccineCode": {"coding": [{"system": "urn:oid:2.16.156.10011.2.3.2", "code": "0101"}]},
+            "occurrenceDateTime": "2025-01-02", "performer": [{"actor": {"reference": "Practitioner/d"}}],
+            "protocolApplied": [{"doseNumberPositiveInt": 1}], "patient": {"reference": "Patient/p"}});
+        if let Some(l) = lot {
+            v["lotNumber"] = json!(l);
+        }
+        v
+    }
+
+    #[test]
+    fn f04_fails_immunization_without_lot_and_passes_complete_records() {
+        let rule = F04RequiredElements::new(&params()).expect("rule");
+        let f = rule.evaluate(&resident(&[immunization(None, "completed")]), T);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence, vec![0]);
+        assert!(
+            f[0].message.ends_with("has no lot number."),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(
+            rule.evaluate(&resident(&[immunization(Some("L1"), "completed")]), T),
+            vec![]
+        );
+        // Nothing was given: no lot asked for; entered in error: not checked.
+        assert_eq!(
+            rule.evaluate(&resident(&[immunization(None, "not-done")]), T),
+            vec![]
+        );
+        assert_eq!(
+            rule.evaluate(&resident(&[immunization(None, "entered-in-error")]), T),
+            vec![]
+        );
+        // A BP panel's component values are its value; a bare observation has none.
+        let mut panel = bp("o1", 120.0, "final");
+        panel["subject"] = json!({"reference": "Patient/p"});
+        assert_eq!(rule.evaluate(&resident(&[panel.clone()]), T), vec![]);
+        panel.as_object_mut().expect("object").remove("component");
+        let f = rule.evaluate(&resident(&[panel]), T);
+        assert!(
+            f[0].message.contains("no value (or a reason it is absent)"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn f04_refuses_unknown_elements() {
+        let mut p = params();
+        p.f04
+            .required
+            .insert("Condition".into(), vec!["colour".into()]);
+        assert!(matches!(
+            F04RequiredElements::new(&p),
+            Err(ParamsError::UnknownElement { element, .. }) if element == "colour"
+        ));
+        p.f04.required.clear();
+        p.f04.required.insert("Claim".into(), vec!["status".into()]);
+        assert!(F04RequiredElements::new(&p).is_err());
+    }
+
+    #[test]
+    fn f05_fails_text_only_diagnosis_and_passes_icd10() {
+        let rule = F05RecognisedSystem::new(&params());
+        let text = json!({"resourceType": "Condition", "id": "c1", "code": {"text": "高血压"}});
+        let f = rule.evaluate(&resident(&[text]), T);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message.contains("\"高血压\"") && f[0].message.contains("free text"),
+            "{}",
+            f[0].message
+        );
+        let local = json!({"resourceType": "Condition", "id": "c1",
+            "code": {"coding": [{"system": "urn:local", "code": "HBP"}]}});
+        assert_eq!(rule.evaluate(&resident(&[local]), T).len(), 1);
+        let icd = json!({"resourceType": "Condition", "id": "c1", "code": {"coding": [
+            {"system": "http://hl7.org/fhir/sid/icd-10-cn", "code": "I10"}], "text": "高血压"}});
+        assert_eq!(rule.evaluate(&resident(&[icd]), T), vec![]);
+        assert_eq!(
+            rule.evaluate(&resident(&[bp("o", 120.0, "final")]), T),
+            vec![]
+        );
+    }
+
+    fn fbg(v: f64, unit: &str) -> Value {
+        json!({"resourceType": "Observation", "id": "g", "status": "final",
+               "code": {"coding": [{"system": LOINC, "code": "14771-0"}]},
+               "valueQuantity": {"value": v, "code": unit}})
+    }
+
+    #[test]
+    fn f06_fails_fbg_in_mg_dl_and_passes_mmol_l() {
+        let rule = F06UnitAllowed::new(&params());
+        let f = rule.evaluate(&resident(&[fbg(126.0, "mg/dL")]), T);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message.contains("126.0 in mg/dL") && f[0].message.contains("only mmol/L"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(rule.evaluate(&resident(&[fbg(7.0, "mmol/L")]), T), vec![]);
+        // Components are checked too.
+        let mut panel = bp("o", 120.0, "final");
+        panel["component"][1]["valueQuantity"]["code"] = json!("kPa");
+        assert_eq!(rule.evaluate(&resident(&[panel]), T).len(), 1);
+        assert_eq!(
+            rule.evaluate(&resident(&[bp("o", 120.0, "final")]), T),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn f08_fails_observation_dated_after_receipt_and_passes_past_dates() {
+        use crate::testutil::resident_recorded;
+        let rule = F08NoFutureDates::new(&params());
+        let received = Some(datetime!(2025-03-01 0:00 UTC));
+        let mut future = bp("o", 120.0, "final");
+        future["effectiveDateTime"] = json!("2030-01-01");
+        let f = rule.evaluate(&resident_recorded(&[future], received), T);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message.contains("2030-01-01") && f[0].message.contains("2025-03-01"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(
+            rule.evaluate(&resident_recorded(&[bp("o", 120.0, "final")], received), T),
+            vec![]
+        );
+        // Within the 5-minute tolerance.
+        let mut skew = bp("o", 120.0, "final");
+        skew["effectiveDateTime"] = json!("2025-03-01T00:04:00Z");
+        assert_eq!(
+            rule.evaluate(&resident_recorded(&[skew.clone()], received), T),
+            vec![]
+        );
+        skew["effectiveDateTime"] = json!("2025-03-01T00:06:00Z");
+        assert_eq!(
+            rule.evaluate(&resident_recorded(&[skew], received), T)
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn rule_listing_marks_catalogue_defaults() {
+        let rules = super::super::rules(&params()).expect("rules");
+        let lines = super::super::listing(&rules);
+        assert!(
+            lines.contains(&"QC-F07 F E [D] ranges".to_owned()),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&"QC-R03 R W [D] tolerance".to_owned()),
+            "{lines:?}"
+        );
+        assert!(lines.contains(&"QC-F01 F E".to_owned()), "{lines:?}");
+    }
+
     #[test]
     fn engine_runs_every_rule() {
         let rules = super::super::rules(&params()).expect("rules");
         assert_eq!(
             rules.iter().map(|r| r.id()).collect::<Vec<_>>(),
-            ["QC-F01", "QC-F03", "QC-F07"]
+            [
+                "QC-F01", "QC-F02", "QC-F03", "QC-F04", "QC-F05", "QC-F06", "QC-F07", "QC-F08",
+                "QC-R01", "QC-R02", "QC-R03", "QC-R04", "QC-R05"
+            ]
         );
-        assert!(rules.iter().all(|r| r.level() == Level::F));
+        assert!(rules[..8].iter().all(|r| r.level() == Level::F));
+        assert!(rules[8..].iter().all(|r| r.level() == Level::R));
         let r = resident(&[
             patient("110105194912310021", "2031-02-01"),
             bp("o", 1400.0, "final"),
@@ -332,6 +1047,7 @@ mod tests {
             .iter()
             .map(|f| f.rule_id)
             .collect();
-        assert_eq!(ids, ["QC-F01", "QC-F03", "QC-F07"]);
+        // The panel has no subject (F04) and a pulse pressure of 1320 (R01).
+        assert_eq!(ids, ["QC-F01", "QC-F03", "QC-F04", "QC-F07", "QC-R01"]);
     }
 }

@@ -5,13 +5,20 @@
 
 mod field;
 mod params;
+mod record;
 
 use time::OffsetDateTime;
 
 use crate::tree::ResidentTree;
 
-pub use field::{F01IdCardValid, F03CoreDemographics, F07PlausibleRange};
+pub use field::{
+    F01IdCardValid, F02ArchiveNumber, F03CoreDemographics, F04RequiredElements,
+    F05RecognisedSystem, F06UnitAllowed, F07PlausibleRange, F08NoFutureDates,
+};
 pub use params::{DEFAULT_PARAMS, Params, ParamsError, Range, Severity};
+pub use record::{
+    R01BpPanelCoherent, R02StartBeforeEnd, R03BmiComputed, R04StatusCoherence, R05IdCardAgrees,
+};
 
 /// Rule level (DOMAIN.md §4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +51,11 @@ pub trait Rule {
     fn id(&self) -> &'static str;
     fn level(&self) -> Level;
     fn severity(&self) -> Severity;
+    /// The parameters this rule uses that the catalogue marks [D] (a default a region may
+    /// override), for the rule listing.
+    fn defaults(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// The findings for `resident` at `at`; empty when the rule passes.
     fn evaluate(&self, resident: &ResidentTree, at: OffsetDateTime) -> Vec<Finding>;
 }
@@ -52,9 +64,35 @@ pub trait Rule {
 pub fn rules(params: &Params) -> Result<Vec<Box<dyn Rule>>, ParamsError> {
     Ok(vec![
         Box::new(F01IdCardValid::new(params)),
+        Box::new(F02ArchiveNumber::new(params)),
         Box::new(F03CoreDemographics::new(params)?),
+        Box::new(F04RequiredElements::new(params)?),
+        Box::new(F05RecognisedSystem::new(params)),
+        Box::new(F06UnitAllowed::new(params)),
         Box::new(F07PlausibleRange::new(params)),
+        Box::new(F08NoFutureDates::new(params)),
+        Box::new(R01BpPanelCoherent::new(params)),
+        Box::new(R02StartBeforeEnd::new(params)),
+        Box::new(R03BmiComputed::new(params)),
+        Box::new(R04StatusCoherence::new(params)),
+        Box::new(R05IdCardAgrees::new(params)),
     ])
+}
+
+/// One line per rule: id, level, severity, and the parameters that are catalogue defaults,
+/// e.g. `QC-F07 F E [D] ranges`.
+pub fn listing(rules: &[Box<dyn Rule>]) -> Vec<String> {
+    rules
+        .iter()
+        .map(|r| {
+            let mut line = format!("{} {:?} {:?}", r.id(), r.level(), r.severity());
+            if !r.defaults().is_empty() {
+                line.push_str(" [D] ");
+                line.push_str(&r.defaults().join(", "));
+            }
+            line
+        })
+        .collect()
 }
 
 /// Runs every rule over one resident; findings in rule order, then as each rule lists them.

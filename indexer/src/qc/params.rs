@@ -11,6 +11,10 @@ pub enum ParamsError {
     Toml(#[from] toml::de::Error),
     #[error("QC parameter file: {field}: {value:?} is not a date")]
     BadDate { field: &'static str, value: String },
+    #[error(
+        "QC parameter file: F04.required: {kind} element {element:?} is not one QC-F04 can check"
+    )]
+    UnknownElement { kind: String, element: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -33,6 +37,87 @@ pub struct Params {
     pub f03: F03,
     #[serde(rename = "F07")]
     pub f07: F07,
+    #[serde(rename = "F02")]
+    pub f02: F02,
+    #[serde(rename = "F04")]
+    pub f04: F04,
+    #[serde(rename = "F05")]
+    pub f05: F05,
+    #[serde(rename = "F06")]
+    pub f06: F06,
+    #[serde(rename = "F08")]
+    pub f08: F08,
+    #[serde(rename = "R01")]
+    pub r01: R01,
+    #[serde(rename = "R02")]
+    pub r02: Basic,
+    #[serde(rename = "R03")]
+    pub r03: R03,
+    #[serde(rename = "R04")]
+    pub r04: Basic,
+    #[serde(rename = "R05")]
+    pub r05: Basic,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct F02 {
+    pub severity: Severity,
+    pub system: String,
+    pub provinces: Vec<String>,
+    pub village_ranges: Vec<[u16; 2]>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct F04 {
+    pub severity: Severity,
+    /// Kind → element names.
+    pub required: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct F05 {
+    pub severity: Severity,
+    pub systems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct F06 {
+    pub severity: Severity,
+    pub units: Vec<AllowedUnits>,
+}
+
+/// The UCUM units allowed for one LOINC code.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowedUnits {
+    pub loinc: String,
+    pub units: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct F08 {
+    pub severity: Severity,
+    pub tolerance_minutes: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct R01 {
+    pub severity: Severity,
+    pub pulse_pressure_low: f64,
+    pub pulse_pressure_high: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct R03 {
+    pub severity: Severity,
+    pub tolerance: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

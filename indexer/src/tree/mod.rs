@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 use hl_ledger::Ledger;
 use hl_ledger::record::Envelope;
 use hl_ledger::store::StoreError;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 pub use resident::{Content, EncounterNode, ResidentTree, ResourceKey, ResourceNode};
 
@@ -96,6 +98,7 @@ impl KnowledgeTree {
         let key = ResourceKey::new(&envelope.kind, &envelope.id);
         let content = Content::read(content);
         let owner = envelope.resident.clone();
+        let recorded = OffsetDateTime::parse(&envelope.recorded, &Rfc3339).ok();
         let mut touched = Vec::new();
 
         // A later version under another resident (or none) takes the node, with its version
@@ -118,7 +121,7 @@ impl KnowledgeTree {
                     .residents
                     .entry(r.clone())
                     .or_insert_with(|| ResidentTree::new(&r));
-                tree.put(key, index, envelope.version, content, node.take());
+                tree.put(key, index, envelope.version, recorded, content, node.take());
                 touched.push(r);
             }
             None => {
@@ -127,7 +130,7 @@ impl KnowledgeTree {
                     node.take()
                         .unwrap_or_else(|| ResourceNode::new(key, envelope.version, index))
                 });
-                n.add_version(envelope.version, index, content);
+                n.add_version(envelope.version, index, recorded, content);
             }
         }
         Ok(touched)

@@ -2,6 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use time::OffsetDateTime;
+
 use crate::model::{Act, Patient, Resource};
 
 /// `Kind/id`, the identity of a resource across its versions.
@@ -70,6 +72,9 @@ pub struct ResourceNode {
     /// The highest version and its leaf index.
     pub version: u32,
     pub leaf: u64,
+    /// The envelope's `recorded` time of the latest version (when the log received it);
+    /// `None` when the envelope's time cannot be read. QC-F08 compares clinical dates with it.
+    pub recorded: Option<OffsetDateTime>,
     pub content: Content,
 }
 
@@ -80,17 +85,25 @@ impl ResourceNode {
             versions: BTreeMap::new(),
             version,
             leaf,
+            recorded: None,
             content: Content::Erased,
         }
     }
 
     /// Adds a version; it becomes the latest unless a higher version is already held (the
     /// latest version wins whatever order versions arrive in).
-    pub(crate) fn add_version(&mut self, version: u32, leaf: u64, content: Content) {
+    pub(crate) fn add_version(
+        &mut self,
+        version: u32,
+        leaf: u64,
+        recorded: Option<OffsetDateTime>,
+        content: Content,
+    ) {
         self.versions.insert(version, leaf);
         if version >= self.version {
             self.version = version;
             self.leaf = leaf;
+            self.recorded = recorded;
             self.content = content;
         }
     }
@@ -139,6 +152,7 @@ impl ResidentTree {
         key: ResourceKey,
         leaf: u64,
         version: u32,
+        recorded: Option<OffsetDateTime>,
         content: Content,
         moved: Option<ResourceNode>,
     ) {
@@ -150,7 +164,7 @@ impl ResidentTree {
                 .entry(key.clone())
                 .or_insert_with(|| ResourceNode::new(key, version, leaf)),
         };
-        node.add_version(version, leaf, content);
+        node.add_version(version, leaf, recorded, content);
         self.reindex();
     }
 

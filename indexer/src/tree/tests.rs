@@ -106,6 +106,19 @@ fn latest_version_wins_and_every_leaf_is_kept() {
     assert_eq!(oa1.version, 2);
     assert_eq!(oa1.versions.len(), 2);
     assert_eq!(Some(&oa1.leaf), oa1.versions.get(&2));
+    // The latest version's receipt time comes from its envelope (QC-F08 reads it).
+    let rec = ledger.record(oa1.leaf).expect("read").expect("record");
+    let env: hl_ledger::record::Envelope = serde_json::from_slice(&rec.envelope).expect("envelope");
+    assert_eq!(
+        oa1.recorded,
+        Some(
+            time::OffsetDateTime::parse(
+                &env.recorded,
+                &time::format_description::well_known::Rfc3339
+            )
+            .expect("recorded")
+        )
+    );
     // Version 2 moved oa1 from ea1 to ea2.
     let ea1 = a.encounter("ea1").expect("ea1");
     let ea2 = a.encounter("ea2").expect("ea2");

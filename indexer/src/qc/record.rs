@@ -1,0 +1,627 @@
+//! Record-level rules (DOMAIN.md §4.3): each looks at one resource, or (R03) the few
+//! observations of one encounter that one computed value rests on.
+
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
+
+use super::field::{LOINC, finding};
+use super::params::{Params, Severity};
+use super::{Finding, Level, Rule};
+use crate::identity::{IdCardIssue, id_card_issues};
+use crate::model::{FhirTime, Gender, Observation, Resource};
+use crate::tree::{ResidentTree, ResourceNode};
+
+const BP_PANEL: &str = "85354-9";
+const SBP: &str = "8480-6";
+const DBP: &str = "8462-4";
+const BMI: &str = "39156-5";
+const WEIGHT: &str = "29463-7";
+const HEIGHT: &str = "8302-2";
+
+/// The resident's observations that count (§4.1 exclusion applied), with their nodes.
+fn observations(resident: &ResidentTree) -> impl Iterator<Item = (&ResourceNode, &Observation)> {
+    resident.resources().filter_map(|n| match n.resource() {
+        Some(r @ Resource::Observation(o)) if !r.is_excluded() => Some((n, o)),
+        _ => None,
+    })
+}
+
+fn has_loinc(o: &Observation, code: &str) -> bool {
+    o.code.as_ref().is_some_and(|c| c.has(LOINC, code))
+}
+
+/// QC-R01: a BP panel has both components, systolic above diastolic, and a pulse pressure
+/// within the configured limits. One finding per panel, for its first problem.
+pub struct R01BpPanelCoherent {
+    severity: Severity,
+    low: f64,
+    high: f64,
+}
+
+impl R01BpPanelCoherent {
+    pub fn new(params: &Params) -> Self {
+        Self {
+            severity: params.r01.severity,
+            low: params.r01.pulse_pressure_low,
+            high: params.r01.pulse_pressure_high,
+        }
+    }
+
+    fn problem(&self, o: &Observation) -> Option<String> {
+        let sbp = o.component(LOINC, SBP);
+        let dbp = o.component(LOINC, DBP);
+        let (s, d) = match (sbp.and_then(|q| q.value), dbp.and_then(|q| q.value)) {
+            (None, None) => return Some("has neither a systolic nor a diastolic value".into()),
+            (None, Some(_)) => return Some("has no systolic value".into()),
+            (Some(_), None) => return Some("has no diastolic value".into()),
+            (Some(s), Some(d)) => (s, d),
+        };
+        // Values in different units are F06's finding; comparing them would be meaningless.
+        if sbp.map(|q| &q.unit) != dbp.map(|q| &q.unit) {
+            return None;
+        }
+        if s <= d {
+            return Some(format!("has systolic {s} not above diastolic {d}"));
+        }
+        let pp = s - d;
+        if pp < self.low || pp > self.high {
+            return Some(format!(
+                "{s}/{d} has a pulse pressure of {pp}, outside {}–{}",
+                self.low, self.high
+            ));
+        }
+        None
+    }
+}
+
+impl Rule for R01BpPanelCoherent {
+    fn id(&self) -> &'static str {
+        "QC-R01"
+    }
+    fn level(&self) -> Level {
+        Level::R
+    }
+    fn severity(&self) -> Severity {
+        self.severity
+    }
+    fn defaults(&self) -> &'static [&'static str] {
+        &["pulse_pressure_low", "pulse_pressure_high"]
+    }
+    fn evaluate(&self, resident: &ResidentTree, at: OffsetDateTime) -> Vec<Finding> {
+        observations(resident)
+            .filter(|(_, o)| has_loinc(o, BP_PANEL))
+            .filter_map(|(n, o)| {
+                let why = self.problem(o)?;
+                let when = o
+                    .effective
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(" of {}", t.text));
+                Some(finding(
+                    self,
+                    resident,
+                    vec![n.leaf],
+                    at,
+                    format!("The blood pressure reading{when} {why}."),
+                ))
+            })
+            .collect()
+    }
+}
+
+/// Whether `start` is after `end`. When either is a date without a time, the calendar dates
+/// are compared, so a visit dated `2024-05-10` that ends `2024-05-10T09:00` is not flagged.
+fn after(start: &FhirTime, end: &FhirTime) -> bool {
+    if start.text.contains('T') && end.text.contains('T') {
+        start.start > end.start
+    } else {
+        start.date() > end.date()
+    }
+}
+
+/// QC-R02: start ≤ end for an Encounter's period, a Condition's onset and abatement, and a
+/// MedicationRequest's validity period. (EpisodeOfCare and Consent periods are not read by
+/// the tree yet.)
+pub struct R02StartBeforeEnd {
+    severity: Severity,
+}
+
+impl R02StartBeforeEnd {
+    pub fn new(params: &Params) -> Self {
+        Self {
+            severity: params.r02.severity,
+        }
+    }
+}
+
+impl Rule for R02StartBeforeEnd {
+    fn id(&self) -> &'static str {
+        "QC-R02"
+    }
+    fn level(&self) -> Level {
+        Level::R
+    }
+    fn severity(&self) -> Severity {
+        self.severity
+    }
+    fn evaluate(&self, resident: &ResidentTree, at: OffsetDateTime) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for node in resident.resources() {
+            let Some(r) = node.resource() else { continue };
+            if r.is_excluded() {
+                continue;
+            }
+            let (what, start, end, start_word, end_word) = match r {
+                Resource::Encounter(e) => {
+                    let p = e.period.as_ref();
+                    (
+                        "visit",
+                        p.and_then(|p| p.start.as_ref()),
+                        p.and_then(|p| p.end.as_ref()),
+                        "starts",
+                        "ends",
+                    )
+                }
+                Resource::Condition(c) => (
+                    "condition",
+                    c.onset.as_ref(),
+                    c.abatement.as_ref(),
+                    "began",
+                    "resolved",
+                ),
+                Resource::Medication(m) => {
+                    let p = m.validity_period.as_ref();
+                    (
+                        "prescription",
+                        p.and_then(|p| p.start.as_ref()),
+                        p.and_then(|p| p.end.as_ref()),
+                        "becomes valid",
+                        "expires",
+                    )
+                }
+                _ => continue,
+            };
+            if let (Some(s), Some(e)) = (start, end)
+                && after(s, e)
+            {
+                out.push(finding(
+                    self,
+                    resident,
+                    vec![node.leaf],
+                    at,
+                    format!(
+                        "The {what} {} {end_word} ({}) before it {start_word} ({}).",
+                        node.key, e.text, s.text
+                    ),
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// QC-R03: a recorded BMI matches weight / height² from the same encounter, within the
+/// configured tolerance. Only kg, cm and kg/m2 values are compared (other units are F06's);
+/// when an encounter has several weights or heights, the first in key order is used.
+pub struct R03BmiComputed {
+    severity: Severity,
+    tolerance: f64,
+}
+
+impl R03BmiComputed {
+    pub fn new(params: &Params) -> Self {
+        Self {
+            severity: params.r03.severity,
+            tolerance: params.r03.tolerance,
+        }
+    }
+}
+
+impl Rule for R03BmiComputed {
+    fn id(&self) -> &'static str {
+        "QC-R03"
+    }
+    fn level(&self) -> Level {
+        Level::R
+    }
+    fn severity(&self) -> Severity {
+        self.severity
+    }
+    fn defaults(&self) -> &'static [&'static str] {
+        &["tolerance"]
+    }
+    fn evaluate(&self, resident: &ResidentTree, at: OffsetDateTime) -> Vec<Finding> {
+        // Encounter id → (code, unit) → first (leaf, value).
+        let mut by_encounter: BTreeMap<&str, BTreeMap<&str, (u64, f64)>> = BTreeMap::new();
+        for (n, o) in observations(resident) {
+            let Some(enc) = o.encounter.as_ref().and_then(|r| r.id_for("Encounter")) else {
+                continue;
+            };
+            let Some(q) = &o.value else { continue };
+            let Some(v) = q.value else { continue };
+            for (code, unit) in [(BMI, "kg/m2"), (WEIGHT, "kg"), (HEIGHT, "cm")] {
+                if has_loinc(o, code) && q.unit.as_deref() == Some(unit) {
+                    by_encounter
+                        .entry(enc)
+                        .or_default()
+                        .entry(code)
+                        .or_insert((n.leaf, v));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for m in by_encounter.values() {
+            let (Some(&(bl, bmi)), Some(&(wl, w)), Some(&(hl, h))) =
+                (m.get(BMI), m.get(WEIGHT), m.get(HEIGHT))
+            else {
+                continue;
+            };
+            if h <= 0.0 {
+                continue;
+            }
+            let computed = w / (h / 100.0).powi(2);
+            if (computed - bmi).abs() > self.tolerance {
+                out.push(finding(
+                    self,
+                    resident,
+                    vec![bl, wl, hl],
+                    at,
+                    format!(
+                        "BMI is recorded as {bmi}, but {w} kg and {h} cm from the same visit give {computed:.1}."
+                    ),
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// QC-R04: status coherence: FHIR con-4, con-5 and obs-6, a `not-done` Immunization with a
+/// reason, a `finished` Encounter with an end. Entered-in-error records are checked too
+/// (con-5 is about exactly those).
+pub struct R04StatusCoherence {
+    severity: Severity,
+}
+
+impl R04StatusCoherence {
+    pub fn new(params: &Params) -> Self {
+        Self {
+            severity: params.r04.severity,
+        }
+    }
+}
+
+impl Rule for R04StatusCoherence {
+    fn id(&self) -> &'static str {
+        "QC-R04"
+    }
+    fn level(&self) -> Level {
+        Level::R
+    }
+    fn severity(&self) -> Severity {
+        self.severity
+    }
+    fn evaluate(&self, resident: &ResidentTree, at: OffsetDateTime) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for node in resident.resources() {
+            let Some(r) = node.resource() else { continue };
+            let mut problems: Vec<String> = Vec::new();
+            match r {
+                Resource::Condition(c) => {
+                    let eie = c.verification_status.as_deref() == Some("entered-in-error");
+                    if eie && c.clinical_status.is_some() {
+                        problems.push(
+                            "is marked entered-in-error but still has a clinical status".into(),
+                        );
+                    }
+                    if !eie
+                        && c.abated
+                        && !matches!(
+                            c.clinical_status.as_deref(),
+                            Some("inactive" | "resolved" | "remission")
+                        )
+                    {
+                        problems.push(format!(
+                            "has an abatement date but its clinical status is {}",
+                            c.clinical_status.as_deref().unwrap_or("missing")
+                        ));
+                    }
+                }
+                Resource::Observation(o)
+                    if o.data_absent_reason && (o.value.is_some() || o.has_other_value) =>
+                {
+                    problems.push("has a value and also a reason the value is absent".into());
+                }
+                Resource::Immunization(i)
+                    if i.status.as_deref() == Some("not-done") && !i.has_status_reason =>
+                {
+                    problems.push("is marked not done without a reason".into());
+                }
+                Resource::Encounter(e)
+                    if e.status.as_deref() == Some("finished")
+                        && e.period.as_ref().is_none_or(|p| p.end.is_none()) =>
+                {
+                    problems.push("is finished but has no end time".into());
+                }
+                _ => {}
+            }
+            for why in problems {
+                out.push(finding(
+                    self,
+                    resident,
+                    vec![node.leaf],
+                    at,
+                    format!("The {} record {} {why}.", node.key.kind, node.key.id),
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// QC-R05: the birth date and sex encoded in each valid id-card number agree with the
+/// Patient's `birthDate` and `gender` (an invalid number is F01's finding).
+pub struct R05IdCardAgrees {
+    severity: Severity,
+}
+
+impl R05IdCardAgrees {
+    pub fn new(params: &Params) -> Self {
+        Self {
+            severity: params.r05.severity,
+        }
+    }
+}
+
+fn sex_word(g: Gender) -> &'static str {
+    match g {
+        Gender::Male => "a man",
+        Gender::Female => "a woman",
+        Gender::Other | Gender::Unknown => "another sex",
+    }
+}
+
+impl Rule for R05IdCardAgrees {
+    fn id(&self) -> &'static str {
+        "QC-R05"
+    }
+    fn level(&self) -> Level {
+        Level::R
+    }
+    fn severity(&self) -> Severity {
+        self.severity
+    }
+    fn evaluate(&self, resident: &ResidentTree, at: OffsetDateTime) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (node, patient) in resident.patients() {
+            for issue in id_card_issues(patient, true) {
+                let message = match issue {
+                    IdCardIssue::Invalid { .. } => continue,
+                    IdCardIssue::BirthDateMismatch {
+                        value,
+                        id_date,
+                        record_date,
+                    } => format!(
+                        "The ID card {value} gives birth date {id_date}, but the record says {record_date}."
+                    ),
+                    IdCardIssue::SexMismatch {
+                        value,
+                        id_sex,
+                        record_gender,
+                    } => format!(
+                        "The ID card {value} belongs to {}, but the record says {}.",
+                        sex_word(id_sex),
+                        record_gender.as_str()
+                    ),
+                };
+                out.push(finding(self, resident, vec![node.leaf], at, message));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::resident;
+    use serde_json::{Value, json};
+    use time::macros::datetime;
+
+    const T: OffsetDateTime = datetime!(2025-03-01 0:00 UTC);
+
+    fn params() -> Params {
+        Params::shipped().expect("shipped params")
+    }
+
+    fn bp(sbp: Option<f64>, dbp: f64) -> Value {
+        let mut comps = vec![json!({"code": {"coding": [{"system": LOINC, "code": DBP}]},
+                                    "valueQuantity": {"value": dbp, "code": "mm[Hg]"}})];
+        if let Some(s) = sbp {
+            comps.insert(
+                0,
+                json!({"code": {"coding": [{"system": LOINC, "code": SBP}]},
+                                   "valueQuantity": {"value": s, "code": "mm[Hg]"}}),
+            );
+        }
+        json!({"resourceType": "Observation", "id": "bp", "status": "final",
+               "code": {"coding": [{"system": LOINC, "code": BP_PANEL}]},
+               "effectiveDateTime": "2025-01-01", "component": comps})
+    }
+
+    #[test]
+    fn r01_fails_sbp_below_dbp_and_passes_a_normal_panel() {
+        let rule = R01BpPanelCoherent::new(&params());
+        let f = rule.evaluate(&resident(&[bp(Some(80.0), 120.0)]), T);
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].rule_id, &f[0].evidence[..]), ("QC-R01", &[0][..]));
+        assert!(
+            f[0].message.contains("systolic 80 not above diastolic 120"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            rule.evaluate(&resident(&[bp(None, 80.0)]), T)[0]
+                .message
+                .contains("no systolic value")
+        );
+        assert_eq!(
+            rule.evaluate(&resident(&[bp(Some(125.0), 120.0)]), T).len(),
+            1
+        );
+        assert_eq!(
+            rule.evaluate(&resident(&[bp(Some(280.0), 100.0)]), T).len(),
+            1
+        );
+        assert_eq!(
+            rule.evaluate(&resident(&[bp(Some(120.0), 80.0)]), T),
+            vec![]
+        );
+    }
+
+    fn encounter(start: &str, end: &str) -> Value {
+        json!({"resourceType": "Encounter", "id": "e1", "status": "finished",
+               "class": {"code": "IMP"}, "period": {"start": start, "end": end}})
+    }
+
+    #[test]
+    fn r02_fails_discharge_before_admission_and_passes_ordered_periods() {
+        let rule = R02StartBeforeEnd::new(&params());
+        let f = rule.evaluate(&resident(&[encounter("2024-05-10", "2024-05-08")]), T);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message
+                .contains("ends (2024-05-08) before it starts (2024-05-10)"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(
+            rule.evaluate(&resident(&[encounter("2024-05-08", "2024-05-10")]), T),
+            vec![]
+        );
+        // A date-only start and a same-day end time are in order.
+        assert_eq!(
+            rule.evaluate(
+                &resident(&[encounter("2024-05-10", "2024-05-10T09:00:00Z")]),
+                T
+            ),
+            vec![]
+        );
+        let cond = json!({"resourceType": "Condition", "id": "c",
+                          "onsetDateTime": "2020-02-01", "abatementDateTime": "2020-01-01"});
+        assert_eq!(rule.evaluate(&resident(&[cond]), T).len(), 1);
+        let rx = json!({"resourceType": "MedicationRequest", "id": "m", "intent": "order",
+            "dispenseRequest": {"validityPeriod": {"start": "2024-06-01", "end": "2024-05-01"}}});
+        assert_eq!(rule.evaluate(&resident(&[rx]), T).len(), 1);
+    }
+
+    fn measure(id: &str, code: &str, v: f64, unit: &str) -> Value {
+        json!({"resourceType": "Observation", "id": id, "status": "final",
+               "code": {"coding": [{"system": LOINC, "code": code}]},
+               "encounter": {"reference": "Encounter/e1"},
+               "valueQuantity": {"value": v, "code": unit}})
+    }
+
+    #[test]
+    fn r03_fails_bmi_32_for_70kg_170cm_and_passes_24_2() {
+        let rule = R03BmiComputed::new(&params());
+        let visit = |bmi: f64| {
+            resident(&[
+                measure("b", BMI, bmi, "kg/m2"),
+                measure("h", HEIGHT, 170.0, "cm"),
+                measure("w", WEIGHT, 70.0, "kg"),
+            ])
+        };
+        let f = rule.evaluate(&visit(32.0), T);
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            (f[0].severity, &f[0].evidence[..]),
+            (Severity::W, &[0, 2, 1][..])
+        );
+        assert!(f[0].message.contains("give 24.2"), "{}", f[0].message);
+        assert_eq!(rule.evaluate(&visit(24.2), T), vec![]);
+        // Weight from another visit: nothing to compare.
+        let mut other = measure("w", WEIGHT, 70.0, "kg");
+        other["encounter"] = json!({"reference": "Encounter/e2"});
+        let r = resident(&[
+            measure("b", BMI, 32.0, "kg/m2"),
+            measure("h", HEIGHT, 170.0, "cm"),
+            other,
+        ]);
+        assert_eq!(rule.evaluate(&r, T), vec![]);
+    }
+
+    #[test]
+    fn r04_fails_not_done_without_reason_and_other_incoherent_statuses() {
+        let rule = R04StatusCoherence::new(&params());
+        let imm = json!({"resourceType": "Immunization", "id": "i", "status": "not-done"});
+        let f = rule.evaluate(&resident(std::slice::from_ref(&imm)), T);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message.contains("not done without a reason"),
+            "{}",
+            f[0].message
+        );
+        let mut with_reason = imm;
+        with_reason["statusReason"] = json!({"text": "parent declined"});
+        assert_eq!(rule.evaluate(&resident(&[with_reason]), T), vec![]);
+
+        let cs = |c: &str| json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": c}]});
+        let abated_active = json!({"resourceType": "Condition", "id": "c",
+            "clinicalStatus": cs("active"), "abatementString": "cured"});
+        assert_eq!(rule.evaluate(&resident(&[abated_active]), T).len(), 1);
+        let abated_resolved = json!({"resourceType": "Condition", "id": "c",
+            "clinicalStatus": cs("resolved"), "abatementDateTime": "2024-01-01"});
+        assert_eq!(rule.evaluate(&resident(&[abated_resolved]), T), vec![]);
+        let eie = json!({"resourceType": "Condition", "id": "c", "clinicalStatus": cs("active"),
+            "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "entered-in-error"}]}});
+        assert_eq!(rule.evaluate(&resident(&[eie]), T).len(), 1);
+        let obs = json!({"resourceType": "Observation", "id": "o", "status": "final",
+            "valueQuantity": {"value": 1.0}, "dataAbsentReason": {"text": "x"}});
+        assert_eq!(rule.evaluate(&resident(&[obs]), T).len(), 1);
+        let open = json!({"resourceType": "Encounter", "id": "e", "status": "finished",
+            "period": {"start": "2024-01-01"}});
+        assert_eq!(rule.evaluate(&resident(&[open]), T).len(), 1);
+        let closed = json!({"resourceType": "Encounter", "id": "e", "status": "finished",
+            "period": {"start": "2024-01-01", "end": "2024-01-01"}});
+        assert_eq!(rule.evaluate(&resident(&[closed]), T), vec![]);
+    }
+
+    fn patient(card: &str, gender: &str, birth: &str) -> Value {
+        json!({"resourceType": "Patient", "id": "p", "gender": gender, "birthDate": birth,
+               "identifier": [{"system": hl_ledger::pseudonym::CN_RESIDENT_ID_SYSTEM, "value": card}]})
+    }
+
+    #[test]
+    fn r05_fails_birth_date_mismatch_and_passes_an_agreeing_card() {
+        let rule = R05IdCardAgrees::new(&params());
+        let card = hl_ledger::gb11643::make("310115", time::macros::date!(1956 - 03 - 02), 1);
+        let f = rule.evaluate(&resident(&[patient(&card, "male", "1956-03-20")]), T);
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].rule_id, &f[0].evidence[..]), ("QC-R05", &[0][..]));
+        assert!(
+            f[0].message
+                .contains("gives birth date 1956-03-02, but the record says 1956-03-20"),
+            "{}",
+            f[0].message
+        );
+        let f = rule.evaluate(&resident(&[patient(&card, "female", "1956-03-02")]), T);
+        assert!(
+            f[0].message.contains("belongs to a man"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(
+            rule.evaluate(&resident(&[patient(&card, "male", "1956-03-02")]), T),
+            vec![]
+        );
+        // An invalid number is F01's finding, not R05's.
+        assert_eq!(
+            rule.evaluate(
+                &resident(&[patient("110105194912310021", "male", "1950-01-01")]),
+                T
+            ),
+            vec![]
+        );
+    }
+}
