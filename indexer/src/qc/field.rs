@@ -1025,6 +1025,12 @@ mod tests {
             "{lines:?}"
         );
         assert!(lines.contains(&"QC-F01 F E".to_owned()), "{lines:?}");
+        assert!(
+            lines.contains(
+                &"QC-X07 X W [D] value_sets.DM-any, atc_prefixes, window_days".to_owned()
+            ),
+            "{lines:?}"
+        );
     }
 
     #[test]
@@ -1034,20 +1040,29 @@ mod tests {
             rules.iter().map(|r| r.id()).collect::<Vec<_>>(),
             [
                 "QC-F01", "QC-F02", "QC-F03", "QC-F04", "QC-F05", "QC-F06", "QC-F07", "QC-F08",
-                "QC-R01", "QC-R02", "QC-R03", "QC-R04", "QC-R05"
+                "QC-R01", "QC-R02", "QC-R03", "QC-R04", "QC-R05", "QC-X01", "QC-X02", "QC-X06",
+                "QC-X07", "QC-X09"
             ]
         );
         assert!(rules[..8].iter().all(|r| r.level() == Level::F));
-        assert!(rules[8..].iter().all(|r| r.level() == Level::R));
+        assert!(rules[8..13].iter().all(|r| r.level() == Level::R));
+        assert!(rules[13..].iter().all(|r| r.level() == Level::X));
         let r = resident(&[
             patient("110105194912310021", "2031-02-01"),
             bp("o", 1400.0, "final"),
+            json!({"resourceType": "Condition", "id": "c", "recordedDate": "2024-05-01",
+                   "subject": {"reference": "Patient/p"},
+                   "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cn", "code": "C61"}]}}),
         ]);
         let ids: Vec<_> = super::super::evaluate(&rules, &r, T)
             .iter()
             .map(|f| f.rule_id)
             .collect();
-        // The panel has no subject (F04) and a pulse pressure of 1320 (R01).
-        assert_eq!(ids, ["QC-F01", "QC-F03", "QC-F04", "QC-F07", "QC-R01"]);
+        // The panel has no subject (F04) and a pulse pressure of 1320 (R01); the female
+        // resident has prostate cancer (X02).
+        assert_eq!(
+            ids,
+            ["QC-F01", "QC-F03", "QC-F04", "QC-F07", "QC-R01", "QC-X02"]
+        );
     }
 }

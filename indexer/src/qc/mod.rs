@@ -3,6 +3,7 @@
 //! A rule reads the tree only (never the log), so re-evaluating a resident after `catch_up`
 //! and evaluating it after a rebuild give the same findings.
 
+mod cross;
 mod field;
 mod params;
 mod record;
@@ -11,6 +12,10 @@ use time::OffsetDateTime;
 
 use crate::tree::ResidentTree;
 
+pub use cross::{
+    X01PregnancyMale, X02SexSpecificDiagnosis, X06ProgrammeEligibility,
+    X07AntidiabeticWithoutDiabetes, X09ObservationEncounter,
+};
 pub use field::{
     F01IdCardValid, F02ArchiveNumber, F03CoreDemographics, F04RequiredElements,
     F05RecognisedSystem, F06UnitAllowed, F07PlausibleRange, F08NoFutureDates,
@@ -76,6 +81,11 @@ pub fn rules(params: &Params) -> Result<Vec<Box<dyn Rule>>, ParamsError> {
         Box::new(R03BmiComputed::new(params)),
         Box::new(R04StatusCoherence::new(params)),
         Box::new(R05IdCardAgrees::new(params)),
+        Box::new(X01PregnancyMale::new(params)?),
+        Box::new(X02SexSpecificDiagnosis::new(params)?),
+        Box::new(X06ProgrammeEligibility::new(params)),
+        Box::new(X07AntidiabeticWithoutDiabetes::new(params)?),
+        Box::new(X09ObservationEncounter::new(params)),
     ])
 }
 

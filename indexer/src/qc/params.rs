@@ -11,6 +11,8 @@ pub enum ParamsError {
     Toml(#[from] toml::de::Error),
     #[error("QC parameter file: {field}: {value:?} is not a date")]
     BadDate { field: &'static str, value: String },
+    #[error("QC parameter file: value_sets.{name}: {entry:?} is not an ICD-10 entry")]
+    BadValueSet { name: &'static str, entry: String },
     #[error(
         "QC parameter file: F04.required: {kind} element {element:?} is not one QC-F04 can check"
     )]
@@ -57,6 +59,75 @@ pub struct Params {
     pub r04: Basic,
     #[serde(rename = "R05")]
     pub r05: Basic,
+    pub value_sets: ValueSets,
+    #[serde(rename = "X01")]
+    pub x01: X01,
+    #[serde(rename = "X02")]
+    pub x02: Basic,
+    #[serde(rename = "X06")]
+    pub x06: X06,
+    #[serde(rename = "X07")]
+    pub x07: X07,
+    #[serde(rename = "X09")]
+    pub x09: X09,
+}
+
+/// The value sets of DOMAIN.md §4.1, as ICD-10 entries (see `IcdSet`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueSets {
+    pub icd10_systems: Vec<String>,
+    pub phs_service: String,
+    #[serde(rename = "PREG")]
+    pub preg: Vec<String>,
+    #[serde(rename = "MALE-ONLY")]
+    pub male_only: Vec<String>,
+    #[serde(rename = "FEMALE-ONLY")]
+    pub female_only: Vec<String>,
+    #[serde(rename = "DM-any")]
+    pub dm_any: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct X01 {
+    pub severity: Severity,
+    pub service_prefixes: Vec<String>,
+    pub loinc: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct X06 {
+    pub severity: Severity,
+    pub ages: Vec<AgeLimit>,
+    pub female_prefixes: Vec<String>,
+}
+
+/// The age (completed months, inclusive bounds) a phs-service encounter requires.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgeLimit {
+    pub service: String,
+    pub min_months: Option<i32>,
+    pub max_months: Option<i32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct X07 {
+    pub severity: Severity,
+    pub atc_system: String,
+    pub atc_prefixes: Vec<String>,
+    pub statuses: Vec<String>,
+    pub window_days: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct X09 {
+    pub severity: Severity,
+    pub window_days: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -156,6 +227,15 @@ impl Params {
     pub fn parse(text: &str) -> Result<Self, ParamsError> {
         let p: Self = toml::from_str(text)?;
         p.min_birth_date()?;
+        let vs = &p.value_sets;
+        for (name, set) in [
+            ("PREG", &vs.preg),
+            ("MALE-ONLY", &vs.male_only),
+            ("FEMALE-ONLY", &vs.female_only),
+            ("DM-any", &vs.dm_any),
+        ] {
+            super::cross::IcdSet::new(name, set)?;
+        }
         Ok(p)
     }
 
