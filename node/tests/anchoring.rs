@@ -9,7 +9,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::Hl;
-use common::chain::{anchored, rpc, setup};
+use common::chain::{anchored, rpc, run_on_chain, setup};
 use hl_tests::Anvil;
 
 fn signal(pid: u32, sig: &str) {
@@ -58,24 +58,7 @@ fn node_ingests_the_inbox_and_anchors_through_outages_and_reorgs() {
     let anvil = Anvil::start();
     let hl = Hl::init();
     let (contract, account) = setup(&hl, &anvil);
-    let staging = hl.dir.path().join("staging");
-    assert!(
-        hl.run(&[
-            "synth",
-            "--residents",
-            "30",
-            "--seed",
-            "9",
-            "--out",
-            staging.to_str().expect("p")
-        ])
-        .ok
-    );
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&staging)
-        .expect("dir")
-        .map(|e| e.expect("e").path())
-        .collect();
-    files.sort();
+    let files = hl.synth("staging", 30, 9);
     let inbox = hl.data().join("inbox");
     std::fs::create_dir_all(&inbox).expect("inbox");
 
@@ -134,13 +117,7 @@ fn node_ingests_the_inbox_and_anchors_through_outages_and_reorgs() {
     let status = daemon.0.wait().expect("wait");
     assert!(status.success(), "node exit: {status}");
     let lag: serde_json::Value = serde_json::from_str(
-        &hl.cmd()
-            .env("HEALTHLEDGER_CHAIN__RPC", &anvil.url)
-            .env("HEALTHLEDGER_CHAIN__CONTRACT", &contract)
-            .args(["anchor", "status", "--json"])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .expect("spawn"),
+        &run_on_chain(&hl, &anvil, &contract, &["anchor", "status", "--json"]).stdout,
     )
     .expect("json");
     assert_eq!(lag["local_size"], total);
@@ -178,23 +155,7 @@ fn a_node_killed_between_send_and_receipt_does_not_anchor_twice() {
     let anvil = Anvil::start();
     let hl = Hl::init();
     let (contract, account) = setup(&hl, &anvil);
-    let staging = hl.dir.path().join("staging");
-    assert!(
-        hl.run(&[
-            "synth",
-            "--residents",
-            "5",
-            "--seed",
-            "4",
-            "--out",
-            staging.to_str().expect("p")
-        ])
-        .ok
-    );
-    let files: Vec<PathBuf> = std::fs::read_dir(&staging)
-        .expect("dir")
-        .map(|e| e.expect("e").path())
-        .collect();
+    let files = hl.synth("staging", 5, 4);
     let inbox = hl.data().join("inbox");
     std::fs::create_dir_all(&inbox).expect("inbox");
 
@@ -232,13 +193,7 @@ fn a_node_killed_between_send_and_receipt_does_not_anchor_twice() {
         "exactly one transaction from the member: the anchor"
     );
     let lag: serde_json::Value = serde_json::from_str(
-        &hl.cmd()
-            .env("HEALTHLEDGER_CHAIN__RPC", &anvil.url)
-            .env("HEALTHLEDGER_CHAIN__CONTRACT", &contract)
-            .args(["anchor", "status", "--json"])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .expect("spawn"),
+        &run_on_chain(&hl, &anvil, &contract, &["anchor", "status", "--json"]).stdout,
     )
     .expect("json");
     assert_eq!(

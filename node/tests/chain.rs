@@ -2,10 +2,9 @@
 
 mod common;
 
-use alloy::providers::ProviderBuilder;
 use common::Hl;
-use common::chain::setup;
-use hl_tests::{ANVIL_KEY_0, Anvil};
+use common::chain::{run_on_chain, set_suspended, setup};
+use hl_tests::Anvil;
 
 #[test]
 fn deploy_admit_ingest_anchor_and_status() {
@@ -14,46 +13,20 @@ fn deploy_admit_ingest_anchor_and_status() {
     // Before admission the node is not a member; common::chain::setup then deploys, admits and
     // funds it through the same commands an operator runs.
     let (contract, account) = setup(&hl, &anvil);
-    let chain = |args: &[&str]| -> common::Run {
-        hl.cmd()
-            .env("HEALTHLEDGER_CHAIN__RPC", &anvil.url)
-            .env("HEALTHLEDGER_CHAIN__CONTRACT", &contract)
-            .args(args)
-            .output()
-            .expect("spawn")
-            .into()
-    };
+    let chain = |args: &[&str]| run_on_chain(&hl, &anvil, &contract, args);
     let vkey = hl.run(&["log", "key"]).stdout.trim().to_owned();
     let status: serde_json::Value =
         serde_json::from_str(&chain(&["chain", "status", "--json"]).stdout).expect("json");
     assert_eq!(status["member_status"], "active");
     assert_eq!(status["account"], account);
     assert_eq!(status["origin"], vkey.split('+').next().expect("name"));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
     // Suspended by the governor: the contract refuses its anchors, and says why.
     let seed = hl.write(
         "seed.json",
         br#"{"resourceType":"Organization","id":"o1","name":"x"}"#,
     );
     assert!(hl.run(&["ingest", seed.to_str().expect("p")]).ok);
-    rt.block_on(async {
-        let gov: alloy::signers::local::PrivateKeySigner = ANVIL_KEY_0.parse().expect("key");
-        let p = ProviderBuilder::new()
-            .wallet(gov)
-            .connect_http(anvil.url.parse().expect("url"));
-        let c = hl_contracts::HealthLedger::new(contract.parse().expect("address"), &p);
-        let member: alloy::primitives::Address = account.parse().expect("address");
-        c.suspendInstitution(member)
-            .send()
-            .await
-            .expect("send")
-            .get_receipt()
-            .await
-            .expect("suspended");
-    });
+    set_suspended(&anvil, &contract, &account, true);
     let r = chain(&["anchor", "now"]);
     assert_eq!(r.code, Some(1));
     assert!(
@@ -62,21 +35,7 @@ fn deploy_admit_ingest_anchor_and_status() {
         "{}",
         r.stderr
     );
-    rt.block_on(async {
-        let gov: alloy::signers::local::PrivateKeySigner = ANVIL_KEY_0.parse().expect("key");
-        let p = ProviderBuilder::new()
-            .wallet(gov)
-            .connect_http(anvil.url.parse().expect("url"));
-        let c = hl_contracts::HealthLedger::new(contract.parse().expect("address"), &p);
-        let member: alloy::primitives::Address = account.parse().expect("address");
-        c.reinstateInstitution(member)
-            .send()
-            .await
-            .expect("send")
-            .get_receipt()
-            .await
-            .expect("reinstated");
-    });
+    set_suspended(&anvil, &contract, &account, false);
     assert_eq!(status["origin"], vkey.split('+').next().expect("name"));
 
     let synth = hl.dir.path().join("synth");

@@ -27,15 +27,7 @@ pub fn setup(hl: &Hl, anvil: &Anvil) -> (String, String) {
     let r = hl.run(&["chain", "deploy", "--rpc", &anvil.url, "--governor-key", gk]);
     assert!(r.ok, "deploy: {}", r.stderr);
     let contract = r.stdout.trim().to_owned();
-    let with_chain = |args: &[&str]| -> super::Run {
-        hl.cmd()
-            .env("HEALTHLEDGER_CHAIN__RPC", &anvil.url)
-            .env("HEALTHLEDGER_CHAIN__CONTRACT", &contract)
-            .args(args)
-            .output()
-            .expect("spawn")
-            .into()
-    };
+    let with_chain = |args: &[&str]| run_on_chain(hl, anvil, &contract, args);
     let status: serde_json::Value =
         serde_json::from_str(&with_chain(&["chain", "status", "--json"]).stdout).expect("json");
     let account = status["account"].as_str().expect("account").to_owned();
@@ -77,4 +69,38 @@ pub fn anchored(anvil: &Anvil, contract: &str, account: &str) -> (u64, String) {
             .expect("latestHead");
         (h.size, hex::encode(h.root.0))
     })
+}
+
+/// Runs `healthledger ARGS` against the test chain and contract.
+pub fn run_on_chain(hl: &Hl, anvil: &Anvil, contract: &str, args: &[&str]) -> super::Run {
+    hl.cmd()
+        .env("HEALTHLEDGER_CHAIN__RPC", &anvil.url)
+        .env("HEALTHLEDGER_CHAIN__CONTRACT", contract)
+        .args(args)
+        .output()
+        .expect("spawn")
+        .into()
+}
+
+/// The governor suspends (`true`) or reinstates (`false`) the member `account`.
+pub fn set_suspended(anvil: &Anvil, contract: &str, account: &str, suspended: bool) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let gov: alloy::signers::local::PrivateKeySigner = ANVIL_KEY_0.parse().expect("key");
+        let p = ProviderBuilder::new()
+            .wallet(gov)
+            .connect_http(anvil.url.parse().expect("url"));
+        let c = hl_contracts::HealthLedger::new(contract.parse().expect("address"), &p);
+        let member: alloy::primitives::Address = account.parse().expect("address");
+        let sent = if suspended {
+            c.suspendInstitution(member).send().await
+        } else {
+            c.reinstateInstitution(member).send().await
+        };
+        let receipt = sent.expect("send").get_receipt().await.expect("mined");
+        assert!(receipt.status(), "suspend/reinstate reverted");
+    });
 }

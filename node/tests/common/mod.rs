@@ -91,6 +91,28 @@ impl Hl {
         )
     }
 
+    /// `healthledger synth` into `<tempdir>/<dir>`; the files it wrote, in name order.
+    pub fn synth(&self, dir: &str, residents: u32, seed: u32) -> Vec<PathBuf> {
+        let out = self.dir.path().join(dir);
+        let (n, s) = (residents.to_string(), seed.to_string());
+        let r = self.run(&[
+            "synth",
+            "--residents",
+            &n,
+            "--seed",
+            &s,
+            "--out",
+            out.to_str().expect("utf8 path"),
+        ]);
+        assert!(r.ok, "synth: {}", r.stderr);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&out)
+            .expect("synth dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        files.sort();
+        files
+    }
+
     pub fn write(&self, name: &str, contents: &[u8]) -> PathBuf {
         let p = self.dir.path().join(name);
         std::fs::write(&p, contents).expect("write input");
