@@ -67,3 +67,15 @@ pub fn resident_recorded(resources: &[Value], recorded: Option<OffsetDateTime>) 
     }
     t
 }
+
+/// Evaluates a rule over a bare tree with the shipped parameters, as the engine would.
+pub trait Check {
+    fn check(&self, t: &ResidentTree, at: OffsetDateTime) -> Vec<crate::qc::Finding>;
+}
+
+impl<R: crate::qc::Rule> Check for R {
+    fn check(&self, t: &ResidentTree, at: OffsetDateTime) -> Vec<crate::qc::Finding> {
+        let params = crate::qc::Params::shipped().expect("shipped params");
+        self.evaluate(&crate::qc::ResidentView::new(t, &params), at)
+    }
+}

@@ -13,8 +13,8 @@ mod resources;
 pub use act::{Act, ActPayload, Mood};
 pub use datatypes::{CodeableConcept, Coding, FhirTime, Identifier, Period, Quantity, Reference};
 pub use resources::{
-    Component, Condition, Encounter, Gender, Immunization, Medication, Observation, Patient,
-    Resource,
+    CarePlan, Communication, Component, Condition, Encounter, EpisodeOfCare, Gender, Immunization,
+    Medication, Observation, Patient, Procedure, Request, Resource,
 };
 
 /// Why a resource could not be read into its typed view. Carries the FHIR path of the field so

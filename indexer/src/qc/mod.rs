@@ -4,9 +4,12 @@
 //! and evaluating it after a rebuild give the same findings.
 
 mod cross;
+pub mod facts;
 mod field;
 mod params;
 mod record;
+
+use std::ops::Deref;
 
 use time::OffsetDateTime;
 
@@ -16,11 +19,12 @@ pub use cross::{
     X01PregnancyMale, X02SexSpecificDiagnosis, X06ProgrammeEligibility,
     X07AntidiabeticWithoutDiabetes, X09ObservationEncounter,
 };
+pub use facts::Facts;
 pub use field::{
     F01IdCardValid, F02ArchiveNumber, F03CoreDemographics, F04RequiredElements,
     F05RecognisedSystem, F06UnitAllowed, F07PlausibleRange, F08NoFutureDates,
 };
-pub use params::{DEFAULT_PARAMS, Params, ParamsError, Range, Severity};
+pub use params::{DEFAULT_PARAMS, Params, ParamsError, Range, SHARED_SECTIONS, Severity};
 pub use record::{
     R01BpPanelCoherent, R02StartBeforeEnd, R03BmiComputed, R04StatusCoherence, R05IdCardAgrees,
 };
@@ -51,6 +55,29 @@ pub struct Finding {
     pub message: String,
 }
 
+/// One resident as the rules see it: the tree, and the facts read from it once for all rules.
+/// Derefs to the tree.
+pub struct ResidentView<'a> {
+    pub tree: &'a ResidentTree,
+    pub facts: Facts,
+}
+
+impl<'a> ResidentView<'a> {
+    pub fn new(tree: &'a ResidentTree, params: &Params) -> Self {
+        Self {
+            tree,
+            facts: Facts::new(tree, params),
+        }
+    }
+}
+
+impl Deref for ResidentView<'_> {
+    type Target = ResidentTree;
+    fn deref(&self) -> &ResidentTree {
+        self.tree
+    }
+}
+
 pub trait Rule {
     /// Catalogue id, e.g. `QC-F01`.
     fn id(&self) -> &'static str;
@@ -62,11 +89,25 @@ pub trait Rule {
         &[]
     }
     /// The findings for `resident` at `at`; empty when the rule passes.
-    fn evaluate(&self, resident: &ResidentTree, at: OffsetDateTime) -> Vec<Finding>;
+    fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding>;
 }
 
-/// Every implemented rule, configured from `params`.
+/// Every implemented rule, configured from `params`. Refuses a parameter section that neither
+/// a rule nor a shared module reads.
 pub fn rules(params: &Params) -> Result<Vec<Box<dyn Rule>>, ParamsError> {
+    let rules = all_rules(params)?;
+    for name in params.sections.keys() {
+        let is_rule = rules
+            .iter()
+            .any(|r| r.id().strip_prefix("QC-") == Some(name));
+        if !is_rule && !SHARED_SECTIONS.contains(&name.as_str()) {
+            return Err(ParamsError::UnusedSection { name: name.clone() });
+        }
+    }
+    Ok(rules)
+}
+
+fn all_rules(params: &Params) -> Result<Vec<Box<dyn Rule>>, ParamsError> {
     Ok(vec![
         Box::new(F01IdCardValid::new(params)),
         Box::new(F02ArchiveNumber::new(params)),
@@ -105,14 +146,33 @@ pub fn listing(rules: &[Box<dyn Rule>]) -> Vec<String> {
         .collect()
 }
 
-/// Runs every rule over one resident; findings in rule order, then as each rule lists them.
-pub fn evaluate(
-    rules: &[Box<dyn Rule>],
-    resident: &ResidentTree,
-    at: OffsetDateTime,
-) -> Vec<Finding> {
-    rules
-        .iter()
-        .flat_map(|r| r.evaluate(resident, at))
-        .collect()
+/// The configured rules and their parameters.
+pub struct Engine {
+    pub params: Params,
+    pub rules: Vec<Box<dyn Rule>>,
+}
+
+impl Engine {
+    pub fn new(params: Params) -> Result<Self, ParamsError> {
+        let rules = rules(&params)?;
+        Ok(Self { params, rules })
+    }
+
+    /// The engine with the shipped parameters.
+    pub fn shipped() -> Result<Self, ParamsError> {
+        Self::new(Params::shipped()?)
+    }
+
+    /// Every rule over one resident; findings in rule order, then as each rule lists them.
+    pub fn evaluate(&self, resident: &ResidentTree, at: OffsetDateTime) -> Vec<Finding> {
+        let view = ResidentView::new(resident, &self.params);
+        self.evaluate_view(&view, at)
+    }
+
+    pub fn evaluate_view(&self, view: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
+        self.rules
+            .iter()
+            .flat_map(|r| r.evaluate(view, at))
+            .collect()
+    }
 }

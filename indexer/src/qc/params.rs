@@ -13,6 +13,12 @@ pub enum ParamsError {
     BadDate { field: &'static str, value: String },
     #[error("QC parameter file: value_sets.{name}: {entry:?} is not an ICD-10 entry")]
     BadValueSet { name: &'static str, entry: String },
+    #[error("QC parameter file: section [{name}] is missing")]
+    MissingSection { name: &'static str },
+    #[error("QC parameter file: [{name}]: {reason}")]
+    BadSection { name: &'static str, reason: String },
+    #[error("QC parameter file: section [{name}] is read by no rule")]
+    UnusedSection { name: String },
     #[error(
         "QC parameter file: F04.required: {kind} element {element:?} is not one QC-F04 can check"
     )]
@@ -29,8 +35,13 @@ pub enum Severity {
     I,
 }
 
+/// Sections of the parameter file that belong to no single rule.
+pub const SHARED_SECTIONS: &[&str] = &["codes", "vfu", "programmes", "score", "events"];
+
+/// The parameter file. The first rules have typed fields; every later rule reads its own
+/// section with [`Params::section`], so a rule and its parameters are added together, and
+/// `qc::rules` refuses a section no rule reads (a typo must not silently keep a default).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Params {
     pub version: String,
     #[serde(rename = "F01")]
@@ -70,6 +81,49 @@ pub struct Params {
     pub x07: X07,
     #[serde(rename = "X09")]
     pub x09: X09,
+    pub codes: Codes,
+    pub vfu: Vfu,
+    /// Every other section, by name (`X03`, `T01`, …).
+    #[serde(flatten)]
+    pub sections: std::collections::BTreeMap<String, toml::Value>,
+}
+
+/// Codes the rules share: the local code systems and the observation codes of the programmes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Codes {
+    /// Local observation codes (phs-observation) for what LOINC does not code.
+    pub observation_system: String,
+    /// The local classification of a follow-up (controlled, uncontrolled, adverse, referral).
+    pub classification_system: String,
+    pub bp_panel: String,
+    pub sbp: String,
+    pub dbp: String,
+    /// Fasting glucose codes in mmol/L, and the one in mg/dL.
+    pub fbg_mmol: Vec<String>,
+    pub fbg_mgdl: String,
+    pub hba1c: Vec<String>,
+    pub hb: String,
+    pub height: String,
+    pub weight: String,
+    pub bmi: String,
+    pub edd: String,
+    pub gestational_age: String,
+    /// Local codes.
+    pub smi_risk: String,
+    pub htn_class: String,
+    pub t2d_class: String,
+}
+
+/// What makes an encounter a valid face-to-face follow-up (DOMAIN.md §4.1 VFU).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vfu {
+    pub classes: Vec<String>,
+    /// How far (days) a mandatory observation may lie from the encounter period.
+    pub window_days: i64,
+    /// Programme → the observation codes it needs; each inner list is "one of".
+    pub required: std::collections::BTreeMap<String, Vec<Vec<String>>>,
 }
 
 /// The value sets of DOMAIN.md §4.1, as ICD-10 entries (see `IcdSet`).
@@ -237,6 +291,23 @@ impl Params {
             super::cross::IcdSet::new(name, set)?;
         }
         Ok(p)
+    }
+
+    /// A rule's own section, typed by the rule.
+    pub fn section<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &'static str,
+    ) -> Result<T, ParamsError> {
+        let v = self
+            .sections
+            .get(name)
+            .ok_or(ParamsError::MissingSection { name })?;
+        v.clone()
+            .try_into()
+            .map_err(|e: toml::de::Error| ParamsError::BadSection {
+                name,
+                reason: e.message().to_owned(),
+            })
     }
 
     /// The shipped defaults.

@@ -2,6 +2,10 @@
 
 use serde_json::Value;
 
+mod care;
+
+pub use care::{CarePlan, Communication, EpisodeOfCare, Procedure, Request};
+
 use super::ModelError;
 use super::datatypes::{
     CodeableConcept, FhirTime, Identifier, Period, Quantity, Reference, opt_str, parse_array,
@@ -11,7 +15,11 @@ use super::datatypes::{
 /// Reads the `value[x]`-style choice `prefix` + one of `suffixes` that is present, as a time.
 /// A choice whose type we do not read (e.g. `onsetAge`) is `None`, not an error: it is valid
 /// FHIR, it just carries no instant.
-fn choice_time(v: &Value, prefix: &str, path: &str) -> Result<Option<FhirTime>, ModelError> {
+pub(super) fn choice_time(
+    v: &Value,
+    prefix: &str,
+    path: &str,
+) -> Result<Option<FhirTime>, ModelError> {
     for suffix in ["DateTime", "Instant", "Date"] {
         let field = format!("{prefix}{suffix}");
         if let Some(x) = parse_opt(v, &field, path, FhirTime::parse)? {
@@ -32,7 +40,7 @@ fn has_choice(v: &Value, prefix: &str) -> bool {
     })
 }
 
-fn check_kind(v: &Value, expected: &str) -> Result<(), ModelError> {
+pub(super) fn check_kind(v: &Value, expected: &str) -> Result<(), ModelError> {
     let found = v
         .get("resourceType")
         .and_then(Value::as_str)
@@ -93,6 +101,21 @@ pub struct Patient {
     pub deceased: bool,
     pub deceased_at: Option<FhirTime>,
     pub has_name: bool,
+    /// `active` (absent means active).
+    pub active: bool,
+    pub managing_organization: Option<Reference>,
+    /// The administrative-division codes (GB/T 2260) of the addresses, from `address[].district`
+    /// when it is six digits, or the address's `postalCode`-free `extension` is not read.
+    pub address_divisions: Vec<String>,
+    pub has_address: bool,
+    /// Some `telecom` with `system = phone`.
+    pub has_phone: bool,
+    /// `link[]`: (other Patient reference, link type).
+    pub links: Vec<(Reference, Option<String>)>,
+    /// The URLs of the extensions present (ethnicity, residence type, payment type… in the
+    /// archive profile), for the completeness score.
+    pub extensions: Vec<String>,
+    pub general_practitioner: Vec<Reference>,
 }
 
 impl Patient {
@@ -118,6 +141,30 @@ impl Patient {
             deceased,
             deceased_at,
             has_name: !super::datatypes::opt_array(v, "name", p)?.is_empty(),
+            active: v.get("active").and_then(Value::as_bool) != Some(false),
+            managing_organization: parse_opt(v, "managingOrganization", p, Reference::parse)?,
+            address_divisions: super::datatypes::opt_array(v, "address", p)?
+                .iter()
+                .filter_map(|a| a.get("district").and_then(Value::as_str))
+                .filter(|d| d.len() == 6 && d.bytes().all(|b| b.is_ascii_digit()))
+                .map(str::to_owned)
+                .collect(),
+            has_address: !super::datatypes::opt_array(v, "address", p)?.is_empty(),
+            has_phone: super::datatypes::opt_array(v, "telecom", p)?
+                .iter()
+                .any(|t| t.get("system").and_then(Value::as_str) == Some("phone")),
+            links: parse_array(v, "link", p, |l, path| {
+                Ok((
+                    parse_opt(l, "other", path, Reference::parse)?.unwrap_or_default(),
+                    opt_str(l, "type", path)?,
+                ))
+            })?,
+            extensions: super::datatypes::opt_array(v, "extension", p)?
+                .iter()
+                .filter_map(|e| e.get("url").and_then(Value::as_str))
+                .map(str::to_owned)
+                .collect(),
+            general_practitioner: parse_array(v, "generalPractitioner", p, Reference::parse)?,
         })
     }
 
@@ -183,6 +230,13 @@ pub struct Observation {
     pub components: Vec<Component>,
     pub encounter: Option<Reference>,
     pub subject: Option<Reference>,
+    /// `valueCodeableConcept` (a classification, a screening result).
+    pub value_code: Option<CodeableConcept>,
+    /// `valueInteger` (a risk grade, a score).
+    pub value_integer: Option<i64>,
+    /// `valueBoolean`.
+    pub value_boolean: Option<bool>,
+    pub performers: Vec<Reference>,
 }
 
 impl Observation {
@@ -209,6 +263,16 @@ impl Observation {
             components,
             encounter: parse_opt(v, "encounter", p, Reference::parse)?,
             subject: parse_opt(v, "subject", p, Reference::parse)?,
+            value_code: parse_opt(v, "valueCodeableConcept", p, CodeableConcept::parse)?,
+            value_integer: match v.get("valueInteger") {
+                None | Some(Value::Null) => None,
+                Some(x) => Some(x.as_i64().ok_or_else(|| ModelError::WrongType {
+                    path: "Observation.valueInteger".into(),
+                    expected: "an integer",
+                })?),
+            },
+            value_boolean: v.get("valueBoolean").and_then(Value::as_bool),
+            performers: parse_array(v, "performer", p, Reference::parse)?,
         })
     }
 
@@ -272,6 +336,14 @@ pub struct Immunization {
     pub has_performer_actor: bool,
     /// Some `protocolApplied[].doseNumber[x]` is present.
     pub has_dose_number: bool,
+    /// The first `protocolApplied` with a positive-integer `doseNumberPositiveInt`.
+    pub dose_number: Option<u32>,
+    /// `protocolApplied[].series` of that entry.
+    pub series: Option<String>,
+    /// `protocolApplied[].seriesDosesPositiveInt` of that entry.
+    pub series_doses: Option<u32>,
+    /// The first `performer[].actor`.
+    pub performer: Option<Reference>,
     pub encounter: Option<Reference>,
     pub patient: Option<Reference>,
 }
@@ -280,6 +352,9 @@ impl Immunization {
     pub fn parse(v: &Value) -> Result<Self, ModelError> {
         check_kind(v, "Immunization")?;
         let p = "Immunization";
+        let protocol = super::datatypes::opt_array(v, "protocolApplied", p)?
+            .iter()
+            .find(|x| x.get("doseNumberPositiveInt").is_some());
         Ok(Self {
             status: opt_str(v, "status", p)?,
             has_status_reason: v.get("statusReason").is_some(),
@@ -292,6 +367,23 @@ impl Immunization {
             has_dose_number: super::datatypes::opt_array(v, "protocolApplied", p)?
                 .iter()
                 .any(|x| has_choice(x, "doseNumber")),
+            dose_number: protocol
+                .and_then(|x| x.get("doseNumberPositiveInt"))
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok()),
+            series: protocol
+                .and_then(|x| x.get("series"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            series_doses: protocol
+                .and_then(|x| x.get("seriesDosesPositiveInt"))
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok()),
+            performer: super::datatypes::opt_array(v, "performer", p)?
+                .iter()
+                .find_map(|x| x.get("actor"))
+                .map(|a| Reference::parse(a, "Immunization.performer.actor"))
+                .transpose()?,
             encounter: parse_opt(v, "encounter", p, Reference::parse)?,
             patient: parse_opt(v, "patient", p, Reference::parse)?,
         })
@@ -373,6 +465,12 @@ pub enum Resource {
     Condition(Condition),
     Immunization(Immunization),
     Medication(Medication),
+    EpisodeOfCare(EpisodeOfCare),
+    Procedure(Procedure),
+    /// `ServiceRequest` or `Task` (referrals, CDC notices).
+    Request(Request),
+    Communication(Communication),
+    CarePlan(CarePlan),
     /// A kind no rule reads yet (Claim, Procedure…): kept and shown, not checked.
     Other {
         kind: String,
@@ -395,6 +493,11 @@ impl Resource {
             "Condition" => Self::Condition(Condition::parse(v)?),
             "Immunization" => Self::Immunization(Immunization::parse(v)?),
             "MedicationRequest" | "MedicationStatement" => Self::Medication(Medication::parse(v)?),
+            "EpisodeOfCare" => Self::EpisodeOfCare(EpisodeOfCare::parse(v)?),
+            "Procedure" => Self::Procedure(Procedure::parse(v)?),
+            "ServiceRequest" | "Task" => Self::Request(Request::parse(v)?),
+            "Communication" => Self::Communication(Communication::parse(v)?),
+            "CarePlan" => Self::CarePlan(CarePlan::parse(v)?),
             other => Self::Other {
                 kind: other.to_owned(),
             },
@@ -408,7 +511,38 @@ impl Resource {
             Self::Condition(c) => c.encounter.as_ref(),
             Self::Immunization(i) => i.encounter.as_ref(),
             Self::Medication(m) => m.encounter.as_ref(),
-            Self::Patient(_) | Self::Encounter(_) | Self::Other { .. } => None,
+            Self::Procedure(x) => x.encounter.as_ref(),
+            Self::Request(x) => x.encounter.as_ref(),
+            Self::Communication(x) => x.encounter.as_ref(),
+            Self::Patient(_)
+            | Self::Encounter(_)
+            | Self::EpisodeOfCare(_)
+            | Self::CarePlan(_)
+            | Self::Other { .. } => None,
+        }
+    }
+
+    /// The clinical dates the resource carries, each named the way a sentence of a finding
+    /// names it ("visit start"). Empty for kinds with no clinical date (Patient, Other).
+    pub fn clinical_dates(&self) -> Vec<(&'static str, Option<&FhirTime>)> {
+        fn start(p: &Option<Period>) -> Option<&FhirTime> {
+            p.as_ref().and_then(|p| p.start.as_ref())
+        }
+        match self {
+            Self::Observation(o) => vec![("observation date", o.effective.as_ref())],
+            Self::Immunization(i) => vec![("vaccination date", i.occurrence.as_ref())],
+            Self::Encounter(e) => vec![("visit start", start(&e.period))],
+            Self::Condition(c) => vec![
+                ("onset date", c.onset.as_ref()),
+                ("recorded date", c.recorded_date.as_ref()),
+            ],
+            Self::Medication(m) => vec![("prescription date", m.when.as_ref())],
+            Self::EpisodeOfCare(x) => vec![("enrolment date", start(&x.period))],
+            Self::Procedure(x) => vec![("procedure date", x.performed.as_ref())],
+            Self::Request(x) => vec![("request date", x.authored_on.as_ref())],
+            Self::Communication(x) => vec![("contact date", x.sent.as_ref())],
+            Self::CarePlan(x) => vec![("care plan start", start(&x.period))],
+            Self::Patient(_) | Self::Other { .. } => Vec::new(),
         }
     }
 
@@ -421,6 +555,11 @@ impl Resource {
             Self::Observation(o) => eie(&o.status),
             Self::Immunization(i) => eie(&i.status),
             Self::Medication(m) => eie(&m.status),
+            Self::EpisodeOfCare(x) => eie(&x.status),
+            Self::Procedure(x) => eie(&x.status),
+            Self::Request(x) => eie(&x.status),
+            Self::Communication(x) => eie(&x.status),
+            Self::CarePlan(x) => eie(&x.status),
             Self::Condition(c) => matches!(
                 c.verification_status.as_deref(),
                 Some("entered-in-error" | "refuted")
@@ -431,122 +570,4 @@ impl Resource {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn patient_reads_demographics_and_tolerates_bad_birth_date() {
-        let p = Patient::parse(&json!({
-            "resourceType": "Patient", "id": "p1", "gender": "female",
-            "birthDate": "1949-12-31", "deceasedDateTime": "2020-01-02",
-            "identifier": [{"system": "urn:oid:2.16.156.10011.1.3", "value": "11010519491231002X"}],
-            "name": [{"family": "王"}]
-        }))
-        .expect("patient");
-        assert_eq!(p.gender, Some(Gender::Female));
-        assert_eq!(
-            p.birth_date
-                .as_ref()
-                .map(|d| d.date().to_string())
-                .as_deref(),
-            Some("1949-12-31")
-        );
-        assert!(p.deceased && p.has_name);
-        assert_eq!(
-            p.identifier_values("urn:oid:2.16.156.10011.1.3")
-                .collect::<Vec<_>>(),
-            ["11010519491231002X"]
-        );
-        let p = Patient::parse(&json!({"resourceType": "Patient", "birthDate": "1949-02-30"}))
-            .expect("bad birth date is a finding, not a parse failure");
-        assert_eq!(p.birth_date, None);
-        assert_eq!(p.birth_date_text.as_deref(), Some("1949-02-30"));
-        assert!(matches!(
-            Patient::parse(&json!({"resourceType": "Patient", "gender": "M"})),
-            Err(ModelError::BadCode { .. })
-        ));
-    }
-
-    #[test]
-    fn synthea_resources_parse() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/data/fhir/synthea-tietai/Darrell_Funk_3dd33b34.json"
-        );
-        let text = std::fs::read_to_string(path).expect("shared Synthea bundle");
-        let bundle: Value = serde_json::from_str(&text).expect("bundle JSON");
-        let entries = bundle["entry"].as_array().expect("entries");
-        let mut read = 0;
-        for e in entries {
-            let r = Resource::parse(&e["resource"]).expect("every Synthea resource parses");
-            if !matches!(r, Resource::Other { .. }) {
-                read += 1;
-            }
-        }
-        assert!(read > 200, "only {read} typed resources");
-        let bp = entries
-            .iter()
-            .filter_map(|e| Observation::parse(&e["resource"]).ok())
-            .find(|o| {
-                o.code
-                    .as_ref()
-                    .is_some_and(|c| c.has("http://loinc.org", "85354-9"))
-            })
-            .expect("a BP panel");
-        let sbp = bp.component("http://loinc.org", "8480-6").expect("SBP");
-        assert_eq!(sbp.unit.as_deref(), Some("mm[Hg]"));
-        assert!(
-            bp.encounter
-                .as_ref()
-                .and_then(|r| r.id_for("Encounter"))
-                .is_some()
-        );
-    }
-
-    #[test]
-    fn encounter_and_condition_fields() {
-        let e = Encounter::parse(&json!({
-            "resourceType": "Encounter", "status": "finished",
-            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "HH"},
-            "serviceType": {"coding": [{"system": "phs-service", "code": "HTN-FU"}]},
-            "period": {"start": "2024-05-10", "end": "2024-05-08"},
-            "subject": {"reference": "Patient/p1"}
-        }))
-        .expect("encounter");
-        assert_eq!(e.class.as_deref(), Some("HH"));
-        assert!(
-            e.service_type
-                .is_some_and(|s| s.has("phs-service", "HTN-FU"))
-        );
-        let c = Condition::parse(&json!({
-            "resourceType": "Condition",
-            "verificationStatus": {"coding": [{"system": VERIFICATION, "code": "refuted"}]},
-            "code": {"text": "高血压"}, "onsetDateTime": "2020"
-        }))
-        .expect("condition");
-        assert!(Resource::Condition(c.clone()).is_excluded());
-        assert_eq!(c.onset.map(|t| t.text).as_deref(), Some("2020"));
-        assert!(matches!(
-            Encounter::parse(&json!({"resourceType": "Encounter", "period": {"start": 5}})),
-            Err(ModelError::WrongType { path, .. }) if path == "Encounter.period.start"
-        ));
-    }
-
-    #[test]
-    fn medication_request_and_statement() {
-        let m = Medication::parse(&json!({
-            "resourceType": "MedicationStatement", "status": "active",
-            "effectivePeriod": {"start": "2024-01-01"}, "context": {"reference": "Encounter/e1"}
-        }))
-        .expect("statement");
-        assert_eq!(m.when.map(|t| t.text).as_deref(), Some("2024-01-01"));
-        assert_eq!(
-            m.encounter
-                .and_then(|r| r.id_for("Encounter").map(str::to_owned))
-                .as_deref(),
-            Some("e1")
-        );
-        assert!(Medication::parse(&json!({"resourceType": "Claim"})).is_err());
-    }
-}
+mod tests;

@@ -1,0 +1,568 @@
+//! The facts of one resident that scenario rules share, read once per evaluation: the
+//! resident's demographics, programme episodes, visits, observations, diagnoses, vaccine doses
+//! and requests, each with the leaf index of its record, and the valid follow-ups (VFU) of
+//! each programme. Only counted records are here (DOMAIN.md §4.1 exclusion applied).
+
+use std::collections::BTreeMap;
+
+use time::{Date, Duration, OffsetDateTime};
+
+use super::params::{Codes, Params};
+use crate::model::{CodeableConcept, Gender, Resource};
+use crate::tree::ResidentTree;
+
+/// Demographics from the resident's Patient records. With several Patients (one per
+/// institution), birth date and sex come from the first that has them in key order (conflicts
+/// are identity's and QC-R05's findings); the death date is the earliest any of them records.
+#[derive(Debug, Clone, Default)]
+pub struct Demographics {
+    /// Leaf of the Patient the birth date and sex come from.
+    pub leaf: Option<u64>,
+    pub birth: Option<Date>,
+    pub gender: Option<Gender>,
+    pub death: Option<OffsetDateTime>,
+    pub death_leaf: Option<u64>,
+    /// Deceased without a date (`deceasedBoolean: true`).
+    pub deceased: bool,
+}
+
+impl Demographics {
+    /// Age in completed months on `day`.
+    pub fn age_months(&self, day: Date) -> Option<i32> {
+        let birth = self.birth?;
+        let months = (day.year() - birth.year()) * 12 + day.month() as i32 - birth.month() as i32;
+        Some(if day.day() < birth.day() {
+            months - 1
+        } else {
+            months
+        })
+    }
+
+    /// Age in completed years on `day`.
+    pub fn age_years(&self, day: Date) -> Option<i32> {
+        self.age_months(day).map(|m| m.div_euclid(12))
+    }
+
+    /// The day the resident reaches `months` of age (day-of-month clamped to the month's end).
+    pub fn date_at_months(&self, months: i32) -> Option<Date> {
+        add_months(self.birth?, months)
+    }
+}
+
+/// `day` + `months` calendar months, the day clamped to the target month's length.
+pub fn add_months(day: Date, months: i32) -> Option<Date> {
+    let total = day.year() * 12 + day.month() as i32 - 1 + months;
+    let (year, month) = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u8);
+    let month = time::Month::try_from(month).ok()?;
+    let last = time::util::days_in_month(month, year);
+    Date::from_calendar_date(year, month, day.day().min(last)).ok()
+}
+
+/// A programme enrolment (`EpisodeOfCare`).
+#[derive(Debug, Clone)]
+pub struct Episode {
+    pub leaf: u64,
+    pub id: String,
+    /// phs-service programme code (HTN, T2D, SMI, TB, PREG, CHILD, ELDER), if typed with one.
+    pub programme: Option<String>,
+    pub status: Option<String>,
+    pub start: Option<OffsetDateTime>,
+    pub end: Option<OffsetDateTime>,
+    /// Ids of the Conditions in `diagnosis[]`.
+    pub diagnoses: Vec<String>,
+    pub organization: Option<String>,
+}
+
+impl Episode {
+    /// Whether the episode covers `t` (started by `t`, not ended before it).
+    pub fn covers(&self, t: OffsetDateTime) -> bool {
+        self.start.is_some_and(|s| s <= t) && self.end.is_none_or(|e| e >= t)
+    }
+}
+
+/// An Encounter.
+#[derive(Debug, Clone)]
+pub struct Visit {
+    pub leaf: u64,
+    pub id: String,
+    /// phs-service code (HTN-FU, CHILD-HC, ANC-1…).
+    pub service: Option<String>,
+    pub class: Option<String>,
+    pub status: Option<String>,
+    pub start: Option<OffsetDateTime>,
+    pub end: Option<OffsetDateTime>,
+    pub provider: Option<String>,
+    /// Indices into [`Facts::observations`] of the observations naming this encounter.
+    pub observations: Vec<usize>,
+}
+
+/// An Observation (a BP panel keeps its components).
+#[derive(Debug, Clone)]
+pub struct Obs {
+    pub leaf: u64,
+    pub id: String,
+    /// The LOINC code, else the local phs-observation code.
+    pub code: Option<String>,
+    pub at: Option<OffsetDateTime>,
+    pub value: Option<f64>,
+    pub unit: Option<String>,
+    pub value_code: Option<String>,
+    pub value_int: Option<i64>,
+    pub value_bool: Option<bool>,
+    /// (code, value) of each component with a value.
+    pub components: Vec<(String, f64)>,
+    pub encounter: Option<String>,
+    pub performer: Option<String>,
+}
+
+/// A Condition.
+#[derive(Debug, Clone)]
+pub struct Diagnosis {
+    pub leaf: u64,
+    pub id: String,
+    /// The ICD-10 codes (from the ICD-10 systems of the value sets), then any other codes.
+    pub icd10: Vec<String>,
+    pub other_codes: Vec<String>,
+    pub clinical_status: Option<String>,
+    pub verification_status: Option<String>,
+    pub onset: Option<OffsetDateTime>,
+    pub recorded: Option<OffsetDateTime>,
+    pub abatement: Option<OffsetDateTime>,
+}
+
+impl Diagnosis {
+    /// Recorded date, else onset: when the diagnosis was known.
+    pub fn known_at(&self) -> Option<OffsetDateTime> {
+        self.recorded.or(self.onset)
+    }
+}
+
+/// An Immunization.
+#[derive(Debug, Clone)]
+pub struct Dose {
+    pub leaf: u64,
+    pub id: String,
+    /// Every `system|code` of the vaccine code.
+    pub vaccine: Vec<(String, String)>,
+    pub dose_number: Option<u32>,
+    pub series: Option<String>,
+    pub series_doses: Option<u32>,
+    pub status: Option<String>,
+    pub has_status_reason: bool,
+    pub at: Option<OffsetDateTime>,
+    pub performer: Option<String>,
+}
+
+/// A ServiceRequest or Task.
+#[derive(Debug, Clone)]
+pub struct Req {
+    pub leaf: u64,
+    pub id: String,
+    pub kind: String,
+    pub code: Vec<(String, String)>,
+    pub status: Option<String>,
+    pub authored: Option<OffsetDateTime>,
+    /// Ids of the reason references (any kind).
+    pub reasons: Vec<String>,
+    pub encounter: Option<String>,
+}
+
+/// A valid face-to-face follow-up of one programme.
+#[derive(Debug, Clone)]
+pub struct FollowUp {
+    /// Index into [`Facts::visits`].
+    pub visit: usize,
+    pub leaf: u64,
+    pub at: OffsetDateTime,
+    /// The encounter's leaf, then its mandatory observations' leaves.
+    pub evidence: Vec<u64>,
+    /// (SBP, DBP) of the visit's BP panel.
+    pub bp: Option<(f64, f64)>,
+    /// Fasting glucose in mmol/L.
+    pub fbg: Option<f64>,
+    pub risk: Option<i64>,
+}
+
+/// A Procedure, a Communication or a CarePlan, reduced to its date and status.
+#[derive(Debug, Clone)]
+pub struct Other {
+    pub leaf: u64,
+    pub id: String,
+    pub kind: &'static str,
+    pub code: Vec<(String, String)>,
+    pub status: Option<String>,
+    pub at: Option<OffsetDateTime>,
+    pub end: Option<OffsetDateTime>,
+}
+
+/// Everything above for one resident.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub demographics: Demographics,
+    pub episodes: Vec<Episode>,
+    /// Sorted by start (undated last).
+    pub visits: Vec<Visit>,
+    /// Sorted by time (undated last).
+    pub observations: Vec<Obs>,
+    pub diagnoses: Vec<Diagnosis>,
+    /// Sorted by date (undated last).
+    pub doses: Vec<Dose>,
+    pub requests: Vec<Req>,
+    /// Procedures, Communications and CarePlans.
+    pub others: Vec<Other>,
+    /// Programme → its valid follow-ups, by date.
+    pub follow_ups: BTreeMap<String, Vec<FollowUp>>,
+}
+
+fn codes(c: Option<&CodeableConcept>) -> Vec<(String, String)> {
+    c.map(|c| {
+        c.coding
+            .iter()
+            .filter_map(|x| Some((x.system.clone()?, x.code.clone()?)))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+fn sort_key(t: Option<OffsetDateTime>) -> (bool, Option<OffsetDateTime>) {
+    (t.is_none(), t)
+}
+
+impl Facts {
+    pub fn new(resident: &ResidentTree, params: &Params) -> Self {
+        let c = &params.codes;
+        let phs = params.value_sets.phs_service.as_str();
+        let icd = &params.value_sets.icd10_systems;
+        let mut f = Facts::default();
+        let mut patients: Vec<_> = resident.patients().collect();
+        patients.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+        let d = &mut f.demographics;
+        for (n, p) in &patients {
+            if d.leaf.is_none() && (p.birth_date.is_some() || p.gender.is_some()) {
+                d.leaf = Some(n.leaf);
+                d.birth = p.birth_date.as_ref().map(|b| b.date());
+                d.gender = p.gender;
+            }
+            d.deceased |= p.deceased;
+            if let Some(t) = p.deceased_at.as_ref().map(|t| t.start)
+                && d.death.is_none_or(|x| t < x)
+            {
+                d.death = Some(t);
+                d.death_leaf = Some(n.leaf);
+            }
+        }
+        if d.leaf.is_none() {
+            d.leaf = patients.first().map(|(n, _)| n.leaf);
+        }
+        for n in resident.resources() {
+            let Some(r) = n.resource() else { continue };
+            if r.is_excluded() {
+                continue;
+            }
+            let (leaf, id) = (n.leaf, n.key.id.clone());
+            let refid = |r: &Option<crate::model::Reference>, kind: &str| {
+                r.as_ref().and_then(|r| r.id_for(kind)).map(str::to_owned)
+            };
+            match r {
+                Resource::EpisodeOfCare(e) => f.episodes.push(Episode {
+                    leaf,
+                    id,
+                    programme: e.type_in(phs).map(str::to_owned),
+                    status: e.status.clone(),
+                    start: e
+                        .period
+                        .as_ref()
+                        .and_then(|p| p.start.as_ref())
+                        .map(|t| t.start),
+                    end: e
+                        .period
+                        .as_ref()
+                        .and_then(|p| p.end.as_ref())
+                        .map(|t| t.start),
+                    diagnoses: e
+                        .diagnoses
+                        .iter()
+                        .filter_map(|r| r.id_for("Condition").map(str::to_owned))
+                        .collect(),
+                    organization: refid(&e.managing_organization, "Organization"),
+                }),
+                Resource::Encounter(e) => f.visits.push(Visit {
+                    leaf,
+                    id,
+                    service: e
+                        .service_type
+                        .as_ref()
+                        .and_then(|s| s.code_in(phs))
+                        .map(str::to_owned),
+                    class: e.class.clone(),
+                    status: e.status.clone(),
+                    start: e
+                        .period
+                        .as_ref()
+                        .and_then(|p| p.start.as_ref())
+                        .map(|t| t.start),
+                    end: e
+                        .period
+                        .as_ref()
+                        .and_then(|p| p.end.as_ref())
+                        .map(|t| t.start),
+                    provider: refid(&e.service_provider, "Organization"),
+                    observations: Vec::new(),
+                }),
+                Resource::Observation(o) => {
+                    let code = o.code.as_ref().and_then(|x| {
+                        x.code_in(super::field::LOINC)
+                            .or_else(|| x.code_in(&c.observation_system))
+                            .map(str::to_owned)
+                    });
+                    let components = o
+                        .components
+                        .iter()
+                        .filter_map(|x| {
+                            let code = x
+                                .code
+                                .code_in(super::field::LOINC)
+                                .or_else(|| x.code.code_in(&c.observation_system))?;
+                            Some((code.to_owned(), x.value.as_ref()?.value?))
+                        })
+                        .collect();
+                    f.observations.push(Obs {
+                        leaf,
+                        id,
+                        code,
+                        at: o.effective.as_ref().map(|t| t.start),
+                        value: o.value.as_ref().and_then(|q| q.value),
+                        unit: o.value.as_ref().and_then(|q| q.unit.clone()),
+                        value_code: o
+                            .value_code
+                            .as_ref()
+                            .and_then(|x| x.code_in(&c.classification_system).or(x.first_code()))
+                            .map(str::to_owned),
+                        value_int: o.value_integer,
+                        value_bool: o.value_boolean,
+                        components,
+                        encounter: refid(&o.encounter, "Encounter"),
+                        performer: o.performers.first().and_then(|r| r.reference.clone()),
+                    });
+                }
+                Resource::Condition(x) => {
+                    let all = codes(x.code.as_ref());
+                    let (icd10, other): (Vec<_>, Vec<_>) =
+                        all.into_iter().partition(|(s, _)| icd.contains(s));
+                    f.diagnoses.push(Diagnosis {
+                        leaf,
+                        id,
+                        icd10: icd10.into_iter().map(|(_, c)| c).collect(),
+                        other_codes: other.into_iter().map(|(_, c)| c).collect(),
+                        clinical_status: x.clinical_status.clone(),
+                        verification_status: x.verification_status.clone(),
+                        onset: x.onset.as_ref().map(|t| t.start),
+                        recorded: x.recorded_date.as_ref().map(|t| t.start),
+                        abatement: x.abatement.as_ref().map(|t| t.start),
+                    });
+                }
+                Resource::Immunization(i) => f.doses.push(Dose {
+                    leaf,
+                    id,
+                    vaccine: codes(i.vaccine_code.as_ref()),
+                    dose_number: i.dose_number,
+                    series: i.series.clone(),
+                    series_doses: i.series_doses,
+                    status: i.status.clone(),
+                    has_status_reason: i.has_status_reason,
+                    at: i.occurrence.as_ref().map(|t| t.start),
+                    performer: i.performer.as_ref().and_then(|r| r.reference.clone()),
+                }),
+                Resource::Request(x) => f.requests.push(Req {
+                    leaf,
+                    id,
+                    kind: x.kind.clone(),
+                    code: codes(x.code.as_ref()),
+                    status: x.status.clone(),
+                    authored: x.authored_on.as_ref().map(|t| t.start),
+                    reasons: x
+                        .reasons
+                        .iter()
+                        .filter_map(|r| r.reference.as_deref())
+                        .filter_map(|r| r.rsplit('/').next())
+                        .map(str::to_owned)
+                        .collect(),
+                    encounter: refid(&x.encounter, "Encounter"),
+                }),
+                Resource::Procedure(x) => f.others.push(Other {
+                    leaf,
+                    id,
+                    kind: "Procedure",
+                    code: codes(x.code.as_ref()),
+                    status: x.status.clone(),
+                    at: x.performed.as_ref().map(|t| t.start),
+                    end: x.performed_end.as_ref().map(|t| t.start),
+                }),
+                Resource::Communication(x) => f.others.push(Other {
+                    leaf,
+                    id,
+                    kind: "Communication",
+                    code: Vec::new(),
+                    status: x.status.clone(),
+                    at: x.sent.as_ref().map(|t| t.start),
+                    end: None,
+                }),
+                Resource::CarePlan(x) => f.others.push(Other {
+                    leaf,
+                    id,
+                    kind: "CarePlan",
+                    code: Vec::new(),
+                    status: x.status.clone(),
+                    at: x
+                        .period
+                        .as_ref()
+                        .and_then(|p| p.start.as_ref())
+                        .map(|t| t.start),
+                    end: x
+                        .period
+                        .as_ref()
+                        .and_then(|p| p.end.as_ref())
+                        .map(|t| t.start),
+                }),
+                Resource::Patient(_) | Resource::Medication(_) | Resource::Other { .. } => {}
+            }
+        }
+        f.visits.sort_by_key(|v| (sort_key(v.start), v.leaf));
+        f.observations.sort_by_key(|o| (sort_key(o.at), o.leaf));
+        f.doses.sort_by_key(|d| (sort_key(d.at), d.leaf));
+        let by_id: BTreeMap<&str, usize> = f
+            .visits
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.id.as_str(), i))
+            .collect();
+        let mut links = Vec::new();
+        for (oi, o) in f.observations.iter().enumerate() {
+            if let Some(vi) = o.encounter.as_deref().and_then(|e| by_id.get(e)) {
+                links.push((*vi, oi));
+            }
+        }
+        for (vi, oi) in links {
+            f.visits[vi].observations.push(oi);
+        }
+        f.follow_ups = params
+            .vfu
+            .required
+            .keys()
+            .map(|p| (p.clone(), f.valid_follow_ups(p, params)))
+            .collect();
+        f
+    }
+
+    fn valid_follow_ups(&self, programme: &str, params: &Params) -> Vec<FollowUp> {
+        let c = &params.codes;
+        let service = format!("{programme}-FU");
+        let required = params
+            .vfu
+            .required
+            .get(programme)
+            .cloned()
+            .unwrap_or_default();
+        let slack = Duration::days(params.vfu.window_days);
+        let mut out = Vec::new();
+        for (vi, v) in self.visits.iter().enumerate() {
+            let (Some(start), true) = (v.start, v.service.as_deref() == Some(service.as_str()))
+            else {
+                continue;
+            };
+            if v.status.as_deref() != Some("finished")
+                || !v
+                    .class
+                    .as_ref()
+                    .is_some_and(|x| params.vfu.classes.contains(x))
+            {
+                continue;
+            }
+            let end = v.end.unwrap_or(start);
+            let obs: Vec<&Obs> = v
+                .observations
+                .iter()
+                .map(|&i| &self.observations[i])
+                .filter(|o| o.at.is_some_and(|t| t >= start - slack && t <= end + slack))
+                .collect();
+            let mut evidence = vec![v.leaf];
+            let mut ok = true;
+            for group in &required {
+                match obs.iter().find(|o| {
+                    o.code.as_ref().is_some_and(|code| group.contains(code))
+                        && (o.code.as_deref() != Some(c.bp_panel.as_str()) || bp_of(o, c).is_some())
+                }) {
+                    Some(o) => evidence.push(o.leaf),
+                    None => ok = false,
+                }
+            }
+            if !ok {
+                continue;
+            }
+            let in_visit = |codes: &[String]| {
+                obs.iter()
+                    .find(|o| o.code.as_ref().is_some_and(|x| codes.contains(x)))
+                    .copied()
+            };
+            out.push(FollowUp {
+                visit: vi,
+                leaf: v.leaf,
+                at: start,
+                evidence,
+                bp: obs.iter().find_map(|o| bp_of(o, c)),
+                fbg: fbg_mmol(&obs, c),
+                risk: in_visit(std::slice::from_ref(&c.smi_risk)).and_then(|o| o.value_int),
+            });
+        }
+        out
+    }
+
+    /// Episodes of `programme`.
+    pub fn episodes_of<'a>(&'a self, programme: &'a str) -> impl Iterator<Item = &'a Episode> {
+        self.episodes
+            .iter()
+            .filter(move |e| e.programme.as_deref() == Some(programme))
+    }
+
+    /// The valid follow-ups of `programme` (empty if the programme has no VFU definition).
+    pub fn follow_ups(&self, programme: &str) -> &[FollowUp] {
+        self.follow_ups.get(programme).map_or(&[], Vec::as_slice)
+    }
+
+    /// Observations with one of `codes`, by time.
+    pub fn observations_of<'a>(&'a self, codes: &'a [String]) -> impl Iterator<Item = &'a Obs> {
+        self.observations
+            .iter()
+            .filter(move |o| o.code.as_ref().is_some_and(|c| codes.contains(c)))
+    }
+
+    /// Visits with phs-service code `service`, by start.
+    pub fn visits_of<'a>(&'a self, service: &'a str) -> impl Iterator<Item = &'a Visit> {
+        self.visits
+            .iter()
+            .filter(move |v| v.service.as_deref() == Some(service))
+    }
+}
+
+/// (SBP, DBP) of a BP panel with both components.
+pub fn bp_of(o: &Obs, c: &Codes) -> Option<(f64, f64)> {
+    if o.code.as_deref() != Some(c.bp_panel.as_str()) {
+        return None;
+    }
+    let get = |code: &str| o.components.iter().find(|(k, _)| k == code).map(|x| x.1);
+    Some((get(&c.sbp)?, get(&c.dbp)?))
+}
+
+/// The fasting glucose of a visit's observations in mmol/L (mg/dL converted ÷ 18.016).
+pub fn fbg_mmol(obs: &[&Obs], c: &Codes) -> Option<f64> {
+    obs.iter().find_map(|o| {
+        let code = o.code.as_deref()?;
+        if c.fbg_mmol.iter().any(|x| x == code) {
+            o.value
+        } else if code == c.fbg_mgdl {
+            o.value.map(|v| v / 18.016)
+        } else {
+            None
+        }
+    })
+}
