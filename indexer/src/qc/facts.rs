@@ -109,6 +109,7 @@ pub struct Obs {
     pub value_code: Option<String>,
     pub value_int: Option<i64>,
     pub value_bool: Option<bool>,
+    pub value_time: Option<OffsetDateTime>,
     /// (code, value) of each component with a value.
     pub components: Vec<(String, f64)>,
     pub encounter: Option<String>,
@@ -340,6 +341,7 @@ impl Facts {
                             .map(str::to_owned),
                         value_int: o.value_integer,
                         value_bool: o.value_boolean,
+                        value_time: o.value_time.as_ref().map(|t| t.start),
                         components,
                         encounter: refid(&o.encounter, "Encounter"),
                         performer: o.performers.first().and_then(|r| r.reference.clone()),

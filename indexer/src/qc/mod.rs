@@ -24,7 +24,7 @@ pub use field::{
     F01IdCardValid, F02ArchiveNumber, F03CoreDemographics, F04RequiredElements,
     F05RecognisedSystem, F06UnitAllowed, F07PlausibleRange, F08NoFutureDates,
 };
-pub use params::{DEFAULT_PARAMS, Params, ParamsError, Range, SHARED_SECTIONS, Severity};
+pub use params::{DEFAULT_PARAMS, Items, Params, ParamsError, Range, SHARED_SECTIONS, Severity};
 pub use record::{
     R01BpPanelCoherent, R02StartBeforeEnd, R03BmiComputed, R04StatusCoherence, R05IdCardAgrees,
 };

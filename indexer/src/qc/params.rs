@@ -36,7 +36,7 @@ pub enum Severity {
 }
 
 /// Sections of the parameter file that belong to no single rule.
-pub const SHARED_SECTIONS: &[&str] = &["codes", "vfu", "programmes", "score", "events"];
+pub const SHARED_SECTIONS: &[&str] = &["items", "programmes", "score", "events"];
 
 /// The parameter file. The first rules have typed fields; every later rule reads its own
 /// section with [`Params::section`], so a rule and its parameters are added together, and
@@ -113,6 +113,24 @@ pub struct Codes {
     pub smi_risk: String,
     pub htn_class: String,
     pub t2d_class: String,
+}
+
+/// The shared `[items]` section: codes of the national forms' items.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Items {
+    pub delivery_procedures: Vec<String>,
+    pub delivery_icd10: Vec<String>,
+    pub lmp: String,
+    pub referral: String,
+    pub tb_notice: String,
+    pub tb_closure: String,
+    pub hearing_screen: String,
+    pub tcm_constitution: String,
+    pub self_care: String,
+    pub foot_pulse: String,
+    pub elderly_check: Vec<Vec<String>>,
+    pub health_check: Vec<Vec<String>>,
 }
 
 /// What makes an encounter a valid face-to-face follow-up (DOMAIN.md §4.1 VFU).
@@ -281,6 +299,7 @@ impl Params {
     pub fn parse(text: &str) -> Result<Self, ParamsError> {
         let p: Self = toml::from_str(text)?;
         p.min_birth_date()?;
+        p.items()?;
         let vs = &p.value_sets;
         for (name, set) in [
             ("PREG", &vs.preg),
@@ -308,6 +327,11 @@ impl Params {
                 name,
                 reason: e.message().to_owned(),
             })
+    }
+
+    /// The shared `[items]` section.
+    pub fn items(&self) -> Result<Items, ParamsError> {
+        self.section("items")
     }
 
     /// The shipped defaults.

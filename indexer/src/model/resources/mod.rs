@@ -236,6 +236,8 @@ pub struct Observation {
     pub value_integer: Option<i64>,
     /// `valueBoolean`.
     pub value_boolean: Option<bool>,
+    /// `valueDateTime` (an EDD, a last menstrual period).
+    pub value_time: Option<FhirTime>,
     pub performers: Vec<Reference>,
 }
 
@@ -272,6 +274,7 @@ impl Observation {
                 })?),
             },
             value_boolean: v.get("valueBoolean").and_then(Value::as_bool),
+            value_time: parse_opt(v, "valueDateTime", p, FhirTime::parse)?,
             performers: parse_array(v, "performer", p, Reference::parse)?,
         })
     }
