@@ -7,6 +7,7 @@
 pub mod identity;
 pub mod model;
 pub mod qc;
+pub mod summary;
 pub mod tree;
 
 #[cfg(test)]

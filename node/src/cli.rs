@@ -53,6 +53,12 @@ pub enum Command {
     Anchor(AnchorCommand),
     /// Run the node: ingest files dropped into the inbox and anchor the log on the chain.
     Node,
+    /// Data-quality rules, reports and their evaluation against labelled defects.
+    #[command(subcommand)]
+    Qc(QcCommand),
+    /// One resident's longitudinal record.
+    #[command(subcommand)]
+    Resident(ResidentCommand),
     /// Write a deterministic synthetic FHIR R4 population.
     Synth(SynthArgs),
     /// Synthesize, ingest, checkpoint, export and verify in a throw-away data dir.
@@ -84,6 +90,9 @@ pub struct IngestArgs {
     /// Files to ingest (.json or .ndjson). Each lands whole or not at all.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Do not re-evaluate QC for the residents the files touch (no QC summary records).
+    #[arg(long)]
+    pub no_qc: bool,
     #[command(flatten)]
     pub json: JsonArg,
 }
@@ -249,6 +258,56 @@ pub enum AnchorCommand {
     Status {
         #[command(flatten)]
         chain: ChainOpts,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+}
+
+/// The evaluation instant of a QC command.
+#[derive(Debug, Args, Clone, Default)]
+pub struct AtArg {
+    /// Evaluate as of this day (YYYY-MM-DD, end of day UTC) or RFC 3339 instant; default now.
+    #[arg(long)]
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QcCommand {
+    /// List the rules: id, level, severity, and the parameters that are catalogue defaults.
+    Rules(JsonArg),
+    /// Findings for every resident (or one), with a count per rule.
+    Report {
+        /// A resident: pseudonym, Patient/<id>, system|value, or an ID-card number.
+        #[arg(long)]
+        resident: Option<String>,
+        #[command(flatten)]
+        at: AtArg,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+    /// Precision and recall of every rule against a labels file of injected defects.
+    Eval {
+        /// `labels.jsonl` as `healthledger synth --defect-rate` writes it.
+        #[arg(long)]
+        labels: PathBuf,
+        /// Exit 1 if any rule is below this precision or recall.
+        #[arg(long)]
+        min: Option<f64>,
+        #[command(flatten)]
+        at: AtArg,
+        #[command(flatten)]
+        json: JsonArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResidentCommand {
+    /// A readable timeline with programme status, findings and completeness score.
+    Show {
+        /// Pseudonym, Patient/<id>, system|value, or an ID-card number.
+        resident: String,
+        #[command(flatten)]
+        at: AtArg,
         #[command(flatten)]
         json: JsonArg,
     },

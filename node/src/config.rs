@@ -33,6 +33,27 @@ pub struct Config {
     pub anchor: AnchorConfig,
     #[serde(default)]
     pub inbox: InboxConfig,
+    #[serde(default)]
+    pub qc: QcConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QcConfig {
+    /// Re-evaluate the residents new records touch and append QC summary records.
+    pub enabled: bool,
+    /// Re-evaluate every resident this often (seconds), since follow-ups fall due with time
+    /// alone; 0 turns it off.
+    pub reevaluate_secs: u64,
+}
+
+impl Default for QcConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            reevaluate_secs: 86_400,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -246,6 +267,14 @@ rpc_timeout_secs = 30
 # name and rename into place), then moves them to done/ or rejected/ (with a .error file).
 dir = "inbox"
 poll_ms = 500
+
+[qc]
+# `healthledger node` re-evaluates the QC rules for the residents new records touch and appends
+# a QC summary record (Basic/qc-<pseudonym>) whenever a resident's status changes...
+enabled = true
+# ...and re-evaluates every resident this often (seconds; 0 = never), as follow-ups and doses
+# fall due with time alone.
+reevaluate_secs = 86400
 "#,
         name = q(name),
         origin = q(origin),

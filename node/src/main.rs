@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use hl_node::cli::{Cli, Command, LogCommand, RecordCommand};
+use hl_node::cli::{Cli, Command, LogCommand, QcCommand, RecordCommand, ResidentCommand};
 use hl_node::config::{self, Node};
 use hl_node::{commands, synth};
 
@@ -45,7 +45,34 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Ingest(a) => {
             let node = Node::load(dir)?;
             let ledger = node.open_ledger()?;
-            commands::ingest::run(&ledger, &node.input_options()?, &a.files, a.json.json)
+            commands::ingest::run(&ledger, &node.input_options()?, a)
+        }
+        Command::Qc(QcCommand::Rules(j)) => commands::qc::rules(j),
+        Command::Qc(QcCommand::Report { resident, at, json }) => {
+            let node = Node::load(dir)?;
+            let ledger = node.open_ledger()?;
+            commands::qc::report(
+                &ledger,
+                &node.pseudonymizer()?,
+                resident.as_deref(),
+                at,
+                json,
+            )
+        }
+        Command::Qc(QcCommand::Eval {
+            labels,
+            min,
+            at,
+            json,
+        }) => {
+            let node = Node::load(dir)?;
+            let ledger = node.open_ledger()?;
+            commands::qc::eval_labels(&ledger, &node.pseudonymizer()?, labels, *min, at, json)
+        }
+        Command::Resident(ResidentCommand::Show { resident, at, json }) => {
+            let node = Node::load(dir)?;
+            let ledger = node.open_ledger()?;
+            commands::resident::show(&ledger, &node.pseudonymizer()?, resident, at, json)
         }
         Command::Log(l) => {
             let node = Node::load(dir)?;

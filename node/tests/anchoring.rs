@@ -137,6 +137,8 @@ fn start_node(hl: &Hl, anvil: &Anvil, contract: &str, log: &str, rpc_timeout_sec
                 rpc_timeout_secs.to_string(),
             )
             .env("HEALTHLEDGER_INBOX__POLL_MS", "100")
+            // These tests count the records they drop; QC summary records are tested in qc.rs.
+            .env("HEALTHLEDGER_QC__ENABLED", "false")
             .env("HEALTHLEDGER_LOG", "info")
             .arg("node")
             .stdout(Stdio::null())

@@ -63,7 +63,7 @@ fn proofs_from_the_cli_verify_with_the_library() {
     let hl = Hl::init();
     let a = hl.write("a.json", &patient_bundle("p1", "100-00-0001", 6));
     let b = hl.write("b.json", &patient_bundle("p2", "100-00-0002", 9));
-    let r = hl.run(&["ingest", a.to_str().expect("path")]);
+    let r = hl.run(&["ingest", "--no-qc", a.to_str().expect("path")]);
     assert!(r.ok, "{}", r.stderr);
     assert!(
         r.stdout.contains("a.json: 7 records (indices 0..=6)"),
@@ -71,7 +71,7 @@ fn proofs_from_the_cli_verify_with_the_library() {
         r.stdout
     );
     let (old_size, old_root) = hl.head();
-    let r = hl.run(&["ingest", b.to_str().expect("path")]);
+    let r = hl.run(&["ingest", "--no-qc", b.to_str().expect("path")]);
     assert!(r.ok, "{}", r.stderr);
     let (size, root) = hl.head();
     assert_eq!((old_size, size), (7, 17));
@@ -141,8 +141,13 @@ fn export_verify_and_tamper() {
     let a = hl.write("a.json", &patient_bundle("p1", "100-00-0001", 4));
     let b = hl.write("b.json", &patient_bundle("p2", "100-00-0002", 4));
     assert!(
-        hl.run(&["ingest", a.to_str().expect("p"), b.to_str().expect("p")])
-            .ok
+        hl.run(&[
+            "ingest",
+            "--no-qc",
+            a.to_str().expect("p"),
+            b.to_str().expect("p")
+        ])
+        .ok
     );
     let out = hl.dir.path().join("proof.json");
     let r = hl.run(&[
@@ -214,7 +219,7 @@ fn export_verify_and_tamper() {
 fn bad_input_is_refused_with_a_clear_error_and_nothing_written() {
     let hl = Hl::init();
     let seed = hl.write("seed.json", &patient_bundle("p1", "100-00-0001", 2));
-    assert!(hl.run(&["ingest", seed.to_str().expect("p")]).ok);
+    assert!(hl.run(&["ingest", "--no-qc", seed.to_str().expect("p")]).ok);
     let before = hl.head();
     let good_patient = json!({"resourceType": "Patient", "id": "ok"});
     let obs = |subject: &str| json!({"resourceType": "Observation", "id": "o", "status": "final", "code": {"text": "x"}, "subject": {"reference": subject}});
@@ -239,7 +244,7 @@ fn bad_input_is_refused_with_a_clear_error_and_nothing_written() {
     ];
     for (name, body, words) in cases {
         let f = hl.write(name, body.as_bytes());
-        let r = hl.run(&["ingest", f.to_str().expect("p")]);
+        let r = hl.run(&["ingest", "--no-qc", f.to_str().expect("p")]);
         assert_eq!(r.code, Some(1), "{name} must be refused: {}", r.stdout);
         let line = r.stderr.trim();
         assert_eq!(line.lines().count(), 1, "{name}: one line: {line}");
@@ -259,7 +264,7 @@ fn bad_input_is_refused_with_a_clear_error_and_nothing_written() {
     let r = hl
         .cmd()
         .env("HEALTHLEDGER_INGEST__MAX_INPUT_BYTES", "1000")
-        .args(["ingest", big.to_str().expect("p")])
+        .args(["ingest", "--no-qc", big.to_str().expect("p")])
         .output()
         .expect("spawn");
     let stderr = String::from_utf8_lossy(&r.stderr);
@@ -272,7 +277,7 @@ fn bad_input_is_refused_with_a_clear_error_and_nothing_written() {
         "two.ndjson",
         format!("{}\n{}\n", good_patient, obs("Patient/ok")).as_bytes(),
     );
-    let r = hl.run(&["ingest", nd.to_str().expect("p")]);
+    let r = hl.run(&["ingest", "--no-qc", nd.to_str().expect("p")]);
     assert!(r.ok, "{}", r.stderr);
     assert_eq!(hl.head().0, before.0 + 2);
 
@@ -281,6 +286,7 @@ fn bad_input_is_refused_with_a_clear_error_and_nothing_written() {
     let bad = hl.write("bad.json", b"nope");
     let r = hl.run(&[
         "ingest",
+        "--no-qc",
         good.to_str().expect("p"),
         bad.to_str().expect("p"),
     ]);
@@ -292,7 +298,7 @@ fn bad_input_is_refused_with_a_clear_error_and_nothing_written() {
     );
     assert_eq!(hl.head().0, before.0 + 4);
 
-    let r = hl.run(&["ingest", "/nonexistent/file.json"]);
+    let r = hl.run(&["ingest", "--no-qc", "/nonexistent/file.json"]);
     assert_eq!(r.code, Some(1));
     assert!(r.stderr.contains("/nonexistent/file.json"), "{}", r.stderr);
     let fsck = hl.run(&["fsck"]);
@@ -303,7 +309,7 @@ fn bad_input_is_refused_with_a_clear_error_and_nothing_written() {
 fn fsck_names_a_tampered_record() {
     let hl = Hl::init();
     let a = hl.write("a.json", &patient_bundle("p1", "100-00-0001", 5));
-    assert!(hl.run(&["ingest", a.to_str().expect("p")]).ok);
+    assert!(hl.run(&["ingest", "--no-qc", a.to_str().expect("p")]).ok);
     {
         // Change one stored content byte through the store API, as a rogue admin could.
         let node_key = std::fs::read_to_string(hl.data().join("keys/log.key")).expect("key");

@@ -78,7 +78,7 @@ impl Deref for ResidentView<'_> {
     }
 }
 
-pub trait Rule {
+pub trait Rule: Send + Sync {
     /// Catalogue id, e.g. `QC-F01`.
     fn id(&self) -> &'static str;
     fn level(&self) -> Level;

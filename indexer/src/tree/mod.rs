@@ -9,6 +9,7 @@
 //! rebuild: both end in the same resource maps and derive the same index from them.
 
 mod resident;
+mod single;
 
 use std::collections::BTreeMap;
 

@@ -93,7 +93,8 @@ fn prepare_file(input: &InputOptions, path: &Path) -> Result<hl_ledger::input::P
     input.prepare(&name, &bytes).map_err(|e| e.to_string())
 }
 
-pub fn run(ledger: &Ledger, input: &InputOptions, files: &[PathBuf], json_out: bool) -> Result<()> {
+pub fn run(ledger: &Ledger, input: &InputOptions, args: &crate::cli::IngestArgs) -> Result<()> {
+    let (files, json_out) = (args.files.as_slice(), args.json.json);
     let total_bytes: u64 = files
         .iter()
         .filter_map(|f| std::fs::metadata(f).ok())
@@ -134,6 +135,22 @@ pub fn run(ledger: &Ledger, input: &InputOptions, files: &[PathBuf], json_out: b
     });
     bar.finish_and_clear();
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+    let qc = if args.no_qc {
+        None
+    } else {
+        let indices = outcomes
+            .iter()
+            .filter_map(|o| o.result.as_ref().ok())
+            .flat_map(|r| r.entries.iter().map(|e| e.index));
+        let residents = crate::qc::residents_of(ledger, indices)?;
+        let engine = super::qc::engine()?;
+        Some(crate::qc::refresh_residents(
+            ledger,
+            &engine,
+            &residents,
+            time::OffsetDateTime::now_utc(),
+        )?)
+    };
     let checkpoint = ledger.checkpoint()?;
     let head = ledger.head()?;
     if json_out {
@@ -152,6 +169,11 @@ pub fn run(ledger: &Ledger, input: &InputOptions, files: &[PathBuf], json_out: b
         super::print_json(&json!({
             "files": files,
             "records_added": records,
+            "qc": qc.as_ref().map(|q| json!({
+                "residents_evaluated": q.evaluated,
+                "findings": q.findings,
+                "summaries_appended": q.appended,
+            })),
             "size": head.size,
             "root": hex::encode(head.root),
             "checkpoint": checkpoint,
@@ -159,6 +181,12 @@ pub fn run(ledger: &Ledger, input: &InputOptions, files: &[PathBuf], json_out: b
     } else {
         if show_bar {
             println!("{} files, {records} records added", files.len() - failed);
+        }
+        if let Some(q) = &qc {
+            println!(
+                "QC: {} residents evaluated, {} findings, {} QC summary records appended",
+                q.evaluated, q.findings, q.appended
+            );
         }
         print!("{checkpoint}");
     }

@@ -3,6 +3,8 @@ pub mod demo;
 pub mod ingest;
 pub mod init;
 pub mod log;
+pub mod qc;
+pub mod resident;
 pub mod verify;
 
 /// Prints a JSON document, pretty, on standard output: the `--json` form of every command.

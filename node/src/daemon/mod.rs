@@ -1,9 +1,10 @@
-//! `healthledger node`: the long-running node. For now it ingests files dropped into the inbox
-//! and anchors the log on the chain; the HTTP API joins it later. One process owns the data
+//! `healthledger node`: the long-running node. It ingests files dropped into the inbox, keeps
+//! the QC status of every resident current in the log, and anchors the log on the chain; the HTTP API joins it later. One process owns the data
 //! dir (the store is single-writer), so other commands wait until it stops.
 
 mod anchoring;
 mod inbox;
+mod qc;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ pub fn run(node: Node) -> Result<()> {
     let result = rt.block_on(async {
         let (stop_tx, stop) = watch::channel(false);
         let inbox = tokio::spawn(inbox::run(node.clone(), ledger.clone(), stop.clone()));
+        let qc = tokio::spawn(qc::run(node.clone(), ledger.clone(), stop.clone()));
         let anchoring = tokio::spawn(anchoring::run(node.clone(), ledger.clone(), stop));
         tracing::info!(origin = %ledger.origin(), "node running");
         eprintln!(
@@ -34,6 +36,7 @@ pub fn run(node: Node) -> Result<()> {
         let _ = stop_tx.send(true);
         inbox.await.context("inbox task")??;
         anchoring.await.context("anchoring task")??;
+        qc.await.context("QC task")??;
         Ok::<_, anyhow::Error>(())
     });
     // Every acknowledged write is durable already; close waits for the writer to drain.

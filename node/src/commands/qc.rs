@@ -1,0 +1,204 @@
+//! `healthledger qc rules|report|eval`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{Context, Result};
+use hl_indexer::qc::{Engine, Finding, Severity};
+use hl_indexer::tree::{KnowledgeTree, ResidentTree};
+use hl_ledger::Ledger;
+use hl_ledger::pseudonym::Pseudonymizer;
+use serde_json::json;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::cli::{AtArg, JsonArg};
+use crate::qc::{eval, resolve};
+
+/// The evaluation instant: `--at` (a day means its last second, UTC), else now.
+pub fn instant(at: &AtArg) -> Result<OffsetDateTime> {
+    let Some(text) = at.at.as_deref() else {
+        return Ok(OffsetDateTime::now_utc());
+    };
+    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Ok(t);
+    }
+    let day = time::Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .with_context(|| format!("--at '{text}' is neither YYYY-MM-DD nor an RFC 3339 instant"))?;
+    Ok(day.with_hms(23, 59, 59)?.assume_utc())
+}
+
+pub fn engine() -> Result<Engine> {
+    Engine::shipped().context("loading the shipped QC parameters")
+}
+
+pub fn rules(j: &JsonArg) -> Result<()> {
+    let engine = engine()?;
+    if j.json {
+        let rules: Vec<_> = engine
+            .rules
+            .iter()
+            .map(|r| {
+                json!({"id": r.id(), "level": format!("{:?}", r.level()),
+                       "severity": format!("{:?}", r.severity()), "defaults": r.defaults()})
+            })
+            .collect();
+        return super::print_json(
+            &json!({"params_version": engine.params.version, "rules": rules}),
+        );
+    }
+    println!(
+        "{} rules, parameters {} ([D] = catalogue default a region may override)",
+        engine.rules.len(),
+        engine.params.version
+    );
+    for line in hl_indexer::qc::listing(&engine.rules) {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+pub fn finding_json(f: &Finding) -> serde_json::Value {
+    json!({
+        "rule": f.rule_id,
+        "severity": format!("{:?}", f.severity),
+        "resident": f.resident,
+        "evidence": f.evidence,
+        "at": f.at.format(&Rfc3339).unwrap_or_default(),
+        "message": f.message,
+    })
+}
+
+/// Findings of every resident (the whole tree rebuilt from the log), or of one.
+fn findings(
+    ledger: &Ledger,
+    engine: &Engine,
+    resident: Option<&str>,
+    at: OffsetDateTime,
+) -> Result<(usize, Vec<Finding>)> {
+    if let Some(r) = resident {
+        let tree = ResidentTree::from_log(ledger, r)?;
+        return Ok((1, engine.evaluate(&tree, at)));
+    }
+    let tree = KnowledgeTree::rebuild(ledger).context("building the knowledge tree")?;
+    let mut out = Vec::new();
+    let mut n = 0;
+    for r in tree.residents() {
+        n += 1;
+        out.extend(engine.evaluate(r, at));
+    }
+    Ok((n, out))
+}
+
+pub fn report(
+    ledger: &Ledger,
+    pseudonymizer: &Pseudonymizer,
+    resident: Option<&str>,
+    at: &AtArg,
+    j: &JsonArg,
+) -> Result<()> {
+    let engine = engine()?;
+    let at = instant(at)?;
+    let resident = resident
+        .map(|r| resolve::resident(ledger, pseudonymizer, r))
+        .transpose()?;
+    let (residents, findings) = findings(ledger, &engine, resident.as_deref(), at)?;
+    let mut per_rule: BTreeMap<&str, (Severity, usize, BTreeSet<&str>)> = BTreeMap::new();
+    for f in &findings {
+        let e = per_rule
+            .entry(f.rule_id)
+            .or_insert((f.severity, 0, BTreeSet::new()));
+        e.1 += 1;
+        e.2.insert(&f.resident);
+    }
+    if j.json {
+        let rules: Vec<_> = per_rule
+            .iter()
+            .map(|(id, (sev, n, rs))| {
+                json!({"rule": id, "severity": format!("{sev:?}"), "findings": n, "residents": rs.len()})
+            })
+            .collect();
+        let list: Vec<_> = findings.iter().map(finding_json).collect();
+        return super::print_json(&json!({
+            "at": at.format(&Rfc3339)?,
+            "params_version": engine.params.version,
+            "residents": residents,
+            "rules": rules,
+            "findings": list,
+        }));
+    }
+    println!(
+        "{residents} residents evaluated at {}, {} findings",
+        at.format(&Rfc3339)?,
+        findings.len()
+    );
+    for (id, (sev, n, rs)) in &per_rule {
+        println!("  {id} {sev:?}  {n} findings, {} residents", rs.len());
+    }
+    if resident.is_some() || findings.len() <= 50 {
+        for f in &findings {
+            println!(
+                "{} {:?} {}: {} (records {})",
+                f.rule_id,
+                f.severity,
+                &f.resident[..f.resident.len().min(12)],
+                f.message,
+                f.evidence
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    } else {
+        println!("(use --resident or --json for the findings themselves)");
+    }
+    Ok(())
+}
+
+pub fn eval_labels(
+    ledger: &Ledger,
+    pseudonymizer: &Pseudonymizer,
+    labels_path: &std::path::Path,
+    min: Option<f64>,
+    at: &AtArg,
+    j: &JsonArg,
+) -> Result<()> {
+    let engine = engine()?;
+    let at = instant(at)?;
+    let mut labels = BTreeSet::new();
+    for l in eval::read_labels(labels_path)? {
+        let r = resolve::resident(ledger, pseudonymizer, &format!("Patient/{}", l.patient))
+            .with_context(|| format!("label for Patient/{}", l.patient))?;
+        labels.insert((r, l.rule));
+    }
+    let (residents, findings) = findings(ledger, &engine, None, at)?;
+    let scores = eval::score(&labels, &findings);
+    if j.json {
+        super::print_json(&json!({
+            "at": at.format(&Rfc3339)?,
+            "residents": residents,
+            "labels": labels.len(),
+            "rules": scores,
+        }))?;
+    } else {
+        println!(
+            "{residents} residents, {} labelled defects, evaluated at {}",
+            labels.len(),
+            at.format(&Rfc3339)?
+        );
+        println!("rule     labelled  fired     TP  precision  recall");
+        for s in &scores {
+            println!(
+                "{:<8} {:>8} {:>6} {:>6}  {:>9.4}  {:>6.4}",
+                s.rule, s.labelled, s.fired, s.true_positives, s.precision, s.recall
+            );
+        }
+    }
+    if let Some(min) = min {
+        eval::check_min(&scores, min)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! The QC task: keeps the knowledge tree at the log's head, re-evaluates the residents new
+//! records touch, and now and then every resident (obligations fall due with time alone).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use hl_ledger::Ledger;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use crate::config::Node;
+use crate::qc::QcState;
+
+pub async fn run(
+    node: Arc<Node>,
+    ledger: Arc<Ledger>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<()> {
+    if !node.config.qc.enabled {
+        return Ok(());
+    }
+    let engine = crate::commands::qc::engine()?;
+    let state = Arc::new(Mutex::new(QcState::new(engine)));
+    let poll = Duration::from_millis(node.config.inbox.poll_ms.max(10));
+    let every = Duration::from_secs(node.config.qc.reevaluate_secs);
+    let mut last_full = Instant::now();
+    loop {
+        let full = !every.is_zero() && last_full.elapsed() >= every;
+        let (state, ledger) = (state.clone(), ledger.clone());
+        let done = tokio::task::spawn_blocking(move || -> Result<_> {
+            let mut s = state
+                .lock()
+                .map_err(|_| anyhow::anyhow!("QC state poisoned by an earlier panic"))?;
+            let at = OffsetDateTime::now_utc();
+            if full {
+                s.reevaluate_all(&ledger, at)
+            } else {
+                s.refresh(&ledger, at)
+            }
+        })
+        .await
+        .context("QC task")?;
+        match done {
+            Ok(r) if r.evaluated > 0 => {
+                tracing::info!(
+                    residents = r.evaluated,
+                    findings = r.findings,
+                    summaries = r.appended,
+                    "QC evaluated"
+                );
+            }
+            Ok(_) => {}
+            // The log is the truth and the tree can always be rebuilt from it: report and retry.
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "QC evaluation failed"),
+        }
+        if full {
+            last_full = Instant::now();
+        }
+        if super::sleep_or_stop(poll, &mut stop).await {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! The node's QC loop: after records land, re-evaluate the residents they touch and append a
+//! QC summary record for each resident whose status changed.
+
+pub mod eval;
+pub mod resolve;
+
+use anyhow::{Context, Result};
+use hl_indexer::qc::{Engine, Finding};
+use hl_indexer::summary::QcSummary;
+use hl_indexer::tree::{KnowledgeTree, ResidentTree};
+use hl_ledger::Ledger;
+use hl_ledger::input::Prepared;
+use hl_ledger::pseudonym::ResidentScope;
+use time::OffsetDateTime;
+
+/// What one refresh did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Refresh {
+    /// Residents re-evaluated.
+    pub evaluated: usize,
+    /// Summary records appended (residents whose status changed).
+    pub appended: usize,
+    /// Findings over the residents evaluated.
+    pub findings: usize,
+}
+
+/// The last summary the log holds for `resident`, if any.
+pub fn last_summary(ledger: &Ledger, resident: &str) -> Result<Option<QcSummary>> {
+    let id = QcSummary::resource_id(resident);
+    let Some((_, index)) = ledger.latest(hl_indexer::summary::SUMMARY_KIND, &id)? else {
+        return Ok(None);
+    };
+    let Some(content) = ledger.record(index)?.and_then(|r| r.content) else {
+        return Ok(None);
+    };
+    let v: serde_json::Value = serde_json::from_slice(&content)
+        .with_context(|| format!("QC summary record {index} is not JSON"))?;
+    // A summary the node cannot read is replaced by a fresh one rather than stopping QC.
+    Ok(QcSummary::from_resource(&v).ok())
+}
+
+/// Evaluates one resident and returns its findings and the summary to append if its status
+/// changed since the last summary in the log.
+pub fn evaluate_resident(
+    ledger: &Ledger,
+    engine: &Engine,
+    tree: &ResidentTree,
+    at: OffsetDateTime,
+) -> Result<(Vec<Finding>, Option<QcSummary>)> {
+    let findings = engine.evaluate(tree, at);
+    let summary = QcSummary::new(
+        &tree.pseudonym,
+        at,
+        &engine.params.version,
+        engine.rules.len(),
+        &findings,
+    );
+    let changed = match last_summary(ledger, &tree.pseudonym)? {
+        Some(prev) => !summary.same_status(&prev),
+        None => true,
+    };
+    Ok((findings, changed.then_some(summary)))
+}
+
+/// Appends `summaries` to the log in one submission (all or nothing).
+pub fn append_summaries(ledger: &Ledger, summaries: &[QcSummary]) -> Result<usize> {
+    if summaries.is_empty() {
+        return Ok(0);
+    }
+    let records = summaries
+        .iter()
+        .map(|s| s.to_record(ResidentScope::Consortium))
+        .collect::<Result<Vec<_>, _>>()?;
+    let n = records.len();
+    ledger
+        .submit(Prepared {
+            source_name: "qc-summary".into(),
+            records,
+        })
+        .context("appending QC summary records")?;
+    Ok(n)
+}
+
+/// Re-evaluates `residents` (hex pseudonyms), each read from the log on its own, and appends
+/// the changed summaries. What `healthledger ingest` runs after a file lands.
+pub fn refresh_residents(
+    ledger: &Ledger,
+    engine: &Engine,
+    residents: &[String],
+    at: OffsetDateTime,
+) -> Result<Refresh> {
+    let mut out = Refresh::default();
+    let mut changed = Vec::new();
+    for r in residents {
+        let tree = ResidentTree::from_log(ledger, r)?;
+        let (findings, summary) = evaluate_resident(ledger, engine, &tree, at)?;
+        out.evaluated += 1;
+        out.findings += findings.len();
+        changed.extend(summary);
+    }
+    out.appended = append_summaries(ledger, &changed)?;
+    Ok(out)
+}
+
+/// The node's long-lived QC state: the whole knowledge tree, kept up to date with the log.
+pub struct QcState {
+    pub engine: Engine,
+    pub tree: KnowledgeTree,
+}
+
+impl QcState {
+    pub fn new(engine: Engine) -> Self {
+        Self {
+            engine,
+            tree: KnowledgeTree::new(),
+        }
+    }
+
+    /// Re-evaluates every resident (after applying new records): what makes an obligation that
+    /// fell due with time alone show up in the summaries.
+    pub fn reevaluate_all(&mut self, ledger: &Ledger, at: OffsetDateTime) -> Result<Refresh> {
+        self.tree.catch_up(ledger)?;
+        let all: Vec<String> = self.tree.residents().map(|r| r.pseudonym.clone()).collect();
+        self.evaluate(ledger, &all, at)
+    }
+
+    /// Applies the records appended since the last call, re-evaluates the residents they
+    /// touched and appends the changed summaries.
+    pub fn refresh(&mut self, ledger: &Ledger, at: OffsetDateTime) -> Result<Refresh> {
+        let touched = self.tree.catch_up(ledger)?;
+        self.evaluate(ledger, &touched, at)
+    }
+
+    fn evaluate(
+        &mut self,
+        ledger: &Ledger,
+        residents: &[String],
+        at: OffsetDateTime,
+    ) -> Result<Refresh> {
+        let mut out = Refresh::default();
+        let mut changed = Vec::new();
+        for r in residents {
+            let Some(tree) = self.tree.resident(r) else {
+                continue;
+            };
+            let (findings, summary) = evaluate_resident(ledger, &self.engine, tree, at)?;
+            out.evaluated += 1;
+            out.findings += findings.len();
+            changed.extend(summary);
+        }
+        // The summaries come back through the next catch_up and re-evaluate their residents
+        // once more, which changes nothing; skipping that would risk skipping a clinical
+        // record the inbox appended meanwhile.
+        out.appended = append_summaries(ledger, &changed)?;
+        Ok(out)
+    }
+}
+
+/// The residents (hex pseudonyms) of the records at `indices`, deduplicated and sorted.
+pub fn residents_of(
+    ledger: &Ledger,
+    indices: impl IntoIterator<Item = u64>,
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for i in indices {
+        let Some(rec) = ledger.record(i)? else {
+            continue;
+        };
+        let env: hl_ledger::record::Envelope = serde_json::from_slice(&rec.envelope)
+            .with_context(|| format!("record {i}: envelope"))?;
+        if let Some(r) = env.resident
+            && !hl_indexer::summary::is_summary(&env.kind, &env.id)
+        {
+            out.push(r);
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hl_ledger::StoreOptions;
+    use hl_ledger::input::InputOptions;
+    use hl_ledger::note::NoteSigner;
+    use hl_ledger::pseudonym::{Pseudonymizer, default_resident_systems};
+    use time::macros::datetime;
+
+    fn submit(ledger: &Ledger, v: serde_json::Value) {
+        let input = InputOptions {
+            max_bytes: 1 << 20,
+            pseudonymizer: Pseudonymizer::new([7; 32], default_resident_systems(), "o".into()),
+        };
+        let p = input
+            .prepare("t", &serde_json::to_vec(&v).expect("json"))
+            .expect("valid");
+        ledger.submit(p).expect("submitted");
+    }
+
+    #[test]
+    fn refresh_appends_only_when_the_status_changes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let signer = NoteSigner::generate("test.example/qc").expect("signer");
+        let ledger = Ledger::open(&dir.path().join("l.redb"), signer, StoreOptions::default())
+            .expect("open");
+        let at = datetime!(2025-01-01 0:00 UTC);
+        let man = serde_json::json!({"resourceType": "Patient", "id": "p", "gender": "male",
+            "birthDate": "1980-01-01", "name": [{"family": "王"}],
+            "identifier": [{"system": "urn:oid:2.16.156.10011.1.3", "value": "110105198001010016"}]});
+        submit(&ledger, man);
+        let mut qc = QcState::new(Engine::shipped().expect("engine"));
+        let first = qc.refresh(&ledger, at).expect("refresh");
+        assert_eq!((first.evaluated, first.appended), (1, 1));
+        // The summary itself comes back: re-evaluated, unchanged, nothing appended.
+        let second = qc.refresh(&ledger, at).expect("refresh");
+        assert_eq!((second.evaluated, second.appended), (1, 0));
+        let third = qc.refresh(&ledger, at).expect("refresh");
+        assert_eq!((third.evaluated, third.appended), (0, 0));
+        // A pregnancy diagnosis for the man changes the status.
+        submit(
+            &ledger,
+            serde_json::json!({"resourceType": "Condition", "id": "c",
+                "subject": {"reference": "Patient/p"}, "recordedDate": "2024-03-01",
+                "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cn", "code": "O24.4"}]}}),
+        );
+        let fourth = qc.refresh(&ledger, at).expect("refresh");
+        assert_eq!((fourth.evaluated, fourth.appended), (1, 1));
+        assert!(fourth.findings >= 1);
+        let resident = qc
+            .tree
+            .residents()
+            .next()
+            .expect("resident")
+            .pseudonym
+            .clone();
+        let last = last_summary(&ledger, &resident)
+            .expect("read")
+            .expect("a summary");
+        assert!(last.failing.iter().any(|f| f.rule == "QC-X01"));
+        // Re-evaluating everyone at the same instant changes nothing.
+        qc.refresh(&ledger, at).expect("refresh");
+        let all = qc.reevaluate_all(&ledger, at).expect("all");
+        assert_eq!((all.evaluated, all.appended), (1, 0));
+    }
+}
