@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, Result};
 use hl_indexer::qc::{Engine, Finding, Severity};
-use hl_indexer::tree::{KnowledgeTree, ResidentTree};
+use hl_indexer::tree::ResidentTree;
 use hl_ledger::Ledger;
 use hl_ledger::pseudonym::Pseudonymizer;
 use serde_json::json;
@@ -71,25 +71,24 @@ pub fn finding_json(f: &Finding) -> serde_json::Value {
     })
 }
 
-/// Findings of every resident (the whole tree rebuilt from the log), or of one.
+/// Findings of every resident, or of one. Each resident's tree is read from the log on its
+/// own, so memory stays that of one resident.
 fn findings(
     ledger: &Ledger,
     engine: &Engine,
     resident: Option<&str>,
     at: OffsetDateTime,
 ) -> Result<(usize, Vec<Finding>)> {
-    if let Some(r) = resident {
-        let tree = ResidentTree::from_log(ledger, r)?;
-        return Ok((1, engine.evaluate(&tree, at)));
-    }
-    let tree = KnowledgeTree::rebuild(ledger).context("building the knowledge tree")?;
+    let residents = match resident {
+        Some(r) => vec![r.to_owned()],
+        None => crate::qc::all_residents(ledger)?,
+    };
     let mut out = Vec::new();
-    let mut n = 0;
-    for r in tree.residents() {
-        n += 1;
-        out.extend(engine.evaluate(r, at));
+    for r in &residents {
+        let tree = ResidentTree::from_log(ledger, r)?;
+        out.extend(engine.evaluate(&tree, at));
     }
-    Ok((n, out))
+    Ok((residents.len(), out))
 }
 
 pub fn report(
