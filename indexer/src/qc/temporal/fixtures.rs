@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use time::macros::datetime;
-use time::{Date, Duration, OffsetDateTime};
+use time::{Duration, OffsetDateTime};
 
 use crate::qc::Params;
 
@@ -19,13 +19,6 @@ pub fn params() -> Params {
 /// The day `days` before T, as a FHIR date.
 pub fn ago(days: i64) -> String {
     (T - Duration::days(days)).date().to_string()
-}
-
-/// `day` + `days`, as a FHIR date.
-pub fn plus(day: &str, days: i64) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    let d = Date::parse(day, fmt).expect("date");
-    (d + Duration::days(days)).to_string()
 }
 
 pub fn patient(birth: &str) -> Value {

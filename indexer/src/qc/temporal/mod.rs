@@ -10,6 +10,8 @@ mod contact;
 mod dates;
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod listing_tests;
 mod window;
 
 pub use child::{T09ChildCheckSchedule, T10VaccineMinimumAge};
