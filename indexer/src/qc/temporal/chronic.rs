@@ -8,7 +8,7 @@
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
-use super::window::{Coverage, count, death_undated, evidence, midnight};
+use super::window::{Coverage, count, death_undated, evidence, follow_up_day, midnight};
 use crate::qc::facts::{Facts, FollowUp, Visit};
 use crate::qc::field::{finding, finding_with_severity};
 use crate::qc::params::{Params, ParamsError, Severity};
@@ -108,7 +108,10 @@ impl Cadence {
             ));
         }
         match t.last {
-            Some(f) => msg.push_str(&format!("; the last was on {}", f.at.date())),
+            Some(f) => msg.push_str(&format!(
+                "; the last was on {}",
+                follow_up_day(&resident.facts, f)
+            )),
             None => msg.push_str("; none is recorded"),
         }
         if !t.other.is_empty() {
@@ -230,8 +233,8 @@ impl Rule for T03HtnFollowUpCadence {
         if let Some(&(a, b)) = long.iter().max_by_key(|(a, b)| b.at - a.at) {
             let mut msg = format!(
                 "The hypertension follow-ups on {} and {} were {} apart, more than {}",
-                a.at.date(),
-                b.at.date(),
+                follow_up_day(facts, a),
+                follow_up_day(facts, b),
                 count((b.at - a.at).whole_days(), "day"),
                 count(self.gap.whole_days(), "day")
             );
@@ -400,8 +403,8 @@ impl Rule for T05GlycaemicGap {
         if last.is_some_and(|o| o.at.is_some_and(|t| t > from)) {
             return Vec::new();
         }
-        let when = match last.and_then(|o| o.at) {
-            Some(t) => format!("the last was on {}", t.date()),
+        let when = match last.and_then(|o| o.day) {
+            Some(day) => format!("the last was on {day}"),
             None => "none is recorded".to_owned(),
         };
         let leaves = coverage
@@ -503,21 +506,19 @@ impl Rule for T08AnnualHealthCheck {
         let from = at - self.window;
         let programmes: Vec<&str> = self.programmes.iter().map(String::as_str).collect();
         let enrolled = Coverage::enrolment(facts, &programmes, from, at);
+        // Old enough, and in the population by age or enrolment.
         let mut old = Coverage::new(facts, from, at);
-        if let Some(day) = d.date_at_months(self.age_months) {
-            old.add(midnight(day), None);
-        }
         let mut population = enrolled.clone();
         if let Some(day) = d.date_at_months(self.age_months) {
+            old.add(midnight(day), None);
             population.add(midnight(day), None);
         }
         if !population.whole() {
             return Vec::new();
         }
-        let age = d.age_years(at.date());
         let mut who = Vec::new();
-        if old.whole()
-            && let Some(age) = age
+        if old.any()
+            && let Some(age) = d.age_years(at.date())
         {
             who.push(format!("aged {age}"));
         }
@@ -536,15 +537,15 @@ impl Rule for T08AnnualHealthCheck {
         if !in_care.is_empty() {
             who.push(format!("enrolled in {} care", in_care.join(" and ")));
         }
-        let patient = old.whole().then_some(d.leaf).flatten();
+        let patient = old.any().then_some(d.leaf).flatten();
         let mut out = Vec::new();
         let report = |service: &str, what: &str, severity: Severity, out: &mut Vec<Finding>| {
             let (last, recent) = self.last_visit(facts, service, at);
             if recent {
                 return;
             }
-            let when = match last.and_then(|v| v.start) {
-                Some(t) => format!("the last was on {}", t.date()),
+            let when = match last.and_then(|v| v.day) {
+                Some(day) => format!("the last was on {day}"),
                 None => "none is recorded".to_owned(),
             };
             let leaves = patient

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use time::{Date, Duration, OffsetDateTime};
 
 use super::chronic::programme_words;
-use super::window::{count, death_undated, evidence, happened, midnight};
+use super::window::{count, death_undated, evidence, follow_up_day, happened, midnight};
 use crate::qc::facts::{Facts, FollowUp, Req};
 use crate::qc::field::finding;
 use crate::qc::params::{Params, ParamsError, Severity};
@@ -138,24 +138,13 @@ impl Rule for T06UncontrolledRevisit {
                 ) else {
                     continue;
                 };
-                let day = facts
-                    .visits
-                    .get(cur.visit)
-                    .and_then(|v| v.day)
-                    .unwrap_or(day_of(cur.at));
+                let day = follow_up_day(facts, cur);
                 if !closed(facts, day, self.window, at) {
                     continue;
                 }
                 let last_day = day + self.window;
                 let next = fus[i + 2..].iter().find(|f| f.at > cur.at);
-                let day_of_fu = |f: &FollowUp| {
-                    facts
-                        .visits
-                        .get(f.visit)
-                        .and_then(|v| v.day)
-                        .unwrap_or(day_of(f.at))
-                };
-                if next.is_some_and(|f| day_of_fu(f) <= last_day) {
+                if next.is_some_and(|f| follow_up_day(facts, f) <= last_day) {
                     continue;
                 }
                 if referrals(facts, &self.phs, &self.referral)
@@ -165,7 +154,7 @@ impl Rule for T06UncontrolledRevisit {
                     continue;
                 }
                 let then = match next {
-                    Some(f) => format!("the next follow-up was on {}", day_of_fu(f)),
+                    Some(f) => format!("the next follow-up was on {}", follow_up_day(facts, f)),
                     None => "no later follow-up is recorded".to_owned(),
                 };
                 let leaves = cur
@@ -182,7 +171,7 @@ impl Rule for T06UncontrolledRevisit {
                     format!(
                         "The {} follow-up on {day} found {measured}, not controlled after a controlled visit on {}, but there was no follow-up or referral within {}; {then}.",
                         programme_words(programme),
-                        day_of_fu(prev),
+                        follow_up_day(facts, prev),
                         count(self.window.whole_days(), "day")
                     ),
                 ));

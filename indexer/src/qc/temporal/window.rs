@@ -7,7 +7,7 @@ use std::fmt;
 use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
-use crate::qc::facts::{Facts, add_months};
+use crate::qc::facts::{Facts, FollowUp, add_months};
 
 /// Statuses saying the thing never took place (planned, called off, waiting). A record in one
 /// of them is neither a contact nor an enrolment, and cannot be "after death" either.
@@ -224,6 +224,15 @@ impl Coverage {
             .copied()
             .find(|&(s, e)| s <= t && t <= e)
     }
+}
+
+/// The calendar day of a follow-up's visit as written (its UTC day if the visit is gone).
+pub(super) fn follow_up_day(facts: &Facts, f: &FollowUp) -> Date {
+    facts
+        .visits
+        .get(f.visit)
+        .and_then(|v| v.day)
+        .unwrap_or(f.at.date())
 }
 
 /// Midnight UTC starting `day`: the instant a date-only FHIR value denotes.

@@ -13,7 +13,7 @@ fn htn(days_ago: &[i64]) -> Vec<Value> {
 }
 
 fn enrolled(programme: &str, start: &str) -> Vec<Value> {
-    vec![patient("1960-01-01"), episode("ep", programme, start, None)]
+    vec![patient("1970-01-01"), episode("ep", programme, start, None)]
 }
 
 #[test]
@@ -345,5 +345,14 @@ fn t08_waits_a_year_after_joining_a_key_population() {
     ]);
     let f = rule.check(&r, T);
     assert_eq!(f.len(), 1, "{f:?}");
-    assert_eq!(f[0].severity, Severity::E);
+    assert_eq!(
+        (f[0].severity, &f[0].evidence[..]),
+        (Severity::E, &[0, 1][..])
+    );
+    assert!(
+        f[0].message
+            .contains("(aged 65, enrolled in diabetes care)"),
+        "{}",
+        f[0].message
+    );
 }
