@@ -8,6 +8,7 @@ pub mod facts;
 mod field;
 mod params;
 mod record;
+mod temporal;
 
 use std::ops::Deref;
 
@@ -27,6 +28,11 @@ pub use field::{
 pub use params::{DEFAULT_PARAMS, Items, Params, ParamsError, Range, SHARED_SECTIONS, Severity};
 pub use record::{
     R01BpPanelCoherent, R02StartBeforeEnd, R03BmiComputed, R04StatusCoherence, R05IdCardAgrees,
+};
+pub use temporal::{
+    T01EventBeforeBirth, T02EventAfterDeath, T03HtnFollowUpCadence, T04T2dFollowUpCadence,
+    T05GlycaemicGap, T06UncontrolledRevisit, T07ReferralContact, T08AnnualHealthCheck,
+    T09ChildCheckSchedule, T10VaccineMinimumAge,
 };
 
 /// Rule level (DOMAIN.md §4.1).
@@ -127,6 +133,16 @@ fn all_rules(params: &Params) -> Result<Vec<Box<dyn Rule>>, ParamsError> {
         Box::new(X06ProgrammeEligibility::new(params)),
         Box::new(X07AntidiabeticWithoutDiabetes::new(params)?),
         Box::new(X09ObservationEncounter::new(params)),
+        Box::new(T01EventBeforeBirth::new(params)?),
+        Box::new(T02EventAfterDeath::new(params)?),
+        Box::new(T03HtnFollowUpCadence::new(params)?),
+        Box::new(T04T2dFollowUpCadence::new(params)?),
+        Box::new(T05GlycaemicGap::new(params)?),
+        Box::new(T06UncontrolledRevisit::new(params)?),
+        Box::new(T07ReferralContact::new(params)?),
+        Box::new(T08AnnualHealthCheck::new(params)?),
+        Box::new(T09ChildCheckSchedule::new(params)?),
+        Box::new(T10VaccineMinimumAge::new(params)?),
     ])
 }
 
