@@ -177,6 +177,7 @@ pub struct ValueSets {
 pub struct X01 {
     pub severity: Severity,
     pub service_prefixes: Vec<String>,
+    pub episode_types: Vec<String>,
     pub loinc: Vec<String>,
 }
 
@@ -188,7 +189,8 @@ pub struct X06 {
     pub female_prefixes: Vec<String>,
 }
 
-/// The age (completed months, inclusive bounds) a phs-service encounter requires.
+/// The age (completed months, inclusive bounds) a phs-service code requires: a visit service at
+/// the visit date, a programme type at the enrolment start.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgeLimit {

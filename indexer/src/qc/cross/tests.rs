@@ -4,29 +4,37 @@ use crate::testutil::resident;
 use serde_json::{Value, json};
 use time::macros::datetime;
 
-const T: OffsetDateTime = datetime!(2025-03-01 0:00 UTC);
-const ICD: &str = "http://hl7.org/fhir/sid/icd-10-cn";
-const PHS: &str = "https://healthledger.example/CodeSystem/phs-service";
+// Shared with the sibling rule files' tests.
+pub(super) const T: OffsetDateTime = datetime!(2025-03-01 0:00 UTC);
+pub(super) const ICD: &str = "http://hl7.org/fhir/sid/icd-10-cn";
+pub(super) const PHS: &str = "https://healthledger.example/CodeSystem/phs-service";
 
-fn params() -> Params {
+pub(super) fn params() -> Params {
     Params::shipped().expect("shipped params")
 }
 
-fn patient(gender: &str, birth: &str) -> Value {
+pub(super) fn patient(gender: &str, birth: &str) -> Value {
     json!({"resourceType": "Patient", "id": "p", "gender": gender, "birthDate": birth})
 }
 
-fn condition(id: &str, code: &str, recorded: &str) -> Value {
+pub(super) fn condition(id: &str, code: &str, recorded: &str) -> Value {
     json!({"resourceType": "Condition", "id": id,
            "code": {"coding": [{"system": ICD, "code": code}]},
            "recordedDate": recorded, "subject": {"reference": "Patient/p"}})
 }
 
-fn visit(id: &str, service: &str, start: &str) -> Value {
+pub(super) fn visit(id: &str, service: &str, start: &str) -> Value {
     json!({"resourceType": "Encounter", "id": id, "status": "finished",
            "class": {"code": "AMB"},
            "serviceType": {"coding": [{"system": PHS, "code": service}]},
            "period": {"start": start, "end": start}, "subject": {"reference": "Patient/p"}})
+}
+
+/// A programme enrolment of type `programme`, open-ended.
+pub(super) fn episode(id: &str, programme: &str, start: &str, status: &str) -> Value {
+    json!({"resourceType": "EpisodeOfCare", "id": id, "status": status,
+           "type": [{"coding": [{"system": PHS, "code": programme}]}],
+           "period": {"start": start}, "patient": {"reference": "Patient/p"}})
 }
 
 #[test]
@@ -84,10 +92,11 @@ fn x01_fails_male_with_gestational_diabetes_and_passes_female() {
             condition("c", "O24.4", "2024-05-01"),
             visit("e", "ANC-1", "2024-04-01"),
             edd.clone(),
+            episode("ep", "PREG", "2024-03-20", "active"),
         ]
     };
     let f = rule.check(&resident(&records("male")), T);
-    assert_eq!(f.len(), 3, "{f:?}");
+    assert_eq!(f.len(), 4, "{f:?}");
     assert!(
         f.iter()
             .all(|f| f.rule_id == "QC-X01" && f.evidence[0] == 0)
@@ -98,7 +107,25 @@ fn x01_fails_male_with_gestational_diabetes_and_passes_female() {
         "{}",
         c.message
     );
+    let ep = f.iter().find(|f| f.evidence == [0, 4]).expect("episode");
+    assert!(
+        ep.message
+            .contains("pregnancy care enrolment (PREG) on 2024-03-20"),
+        "{}",
+        ep.message
+    );
     assert_eq!(rule.check(&resident(&records("female")), T), vec![]);
+    // Another programme's enrolment is no pregnancy data.
+    assert_eq!(
+        rule.check(
+            &resident(&[
+                patient("male", "1960-01-01"),
+                episode("ep", "HTN", "2024-03-20", "active")
+            ]),
+            T
+        ),
+        vec![]
+    );
     // An entered-in-error diagnosis does not count.
     let mut wrong = condition("c", "O24.4", "2024-05-01");
     wrong["verificationStatus"] = json!({"coding": [{"code": "entered-in-error"}]});
@@ -134,6 +161,46 @@ fn x02_fails_female_with_prostate_cancer_and_passes_male() {
     );
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].evidence, [0, 1]);
+}
+
+fn procedure(system: &str, code: &str) -> Value {
+    json!({"resourceType": "Procedure", "id": "x", "status": "completed",
+           "code": {"coding": [{"system": system, "code": code}]},
+           "performedDateTime": "2024-06-01", "subject": {"reference": "Patient/p"}})
+}
+
+#[test]
+fn x02_checks_icd10_coded_procedures() {
+    let rule = X02SexSpecificDiagnosis::new(&params()).expect("rule");
+    let f = rule.check(
+        &resident(&[patient("female", "1950-01-01"), procedure(ICD, "N40")]),
+        T,
+    );
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].evidence, [0, 1]);
+    assert!(
+        f[0].message.contains("a procedure coded N40"),
+        "{}",
+        f[0].message
+    );
+    assert_eq!(
+        rule.check(
+            &resident(&[patient("male", "1950-01-01"), procedure(ICD, "N40")]),
+            T
+        ),
+        vec![]
+    );
+    // A procedure coded only outside ICD-10 is not mapped to sex.
+    assert_eq!(
+        rule.check(
+            &resident(&[
+                patient("female", "1950-01-01"),
+                procedure("http://snomed.info/sct", "90470006")
+            ]),
+            T
+        ),
+        vec![]
+    );
 }
 
 #[test]
@@ -181,6 +248,45 @@ fn x06_fails_child_check_at_eight_and_passes_at_six() {
         visit("e", "ANC-1", "2024-02-01"),
     ]);
     assert_eq!(rule.check(&male, T), vec![]);
+}
+
+#[test]
+fn x06_checks_enrolment_age_at_the_episode_start_and_pregnancy_enrolment_sex() {
+    let rule = X06ProgrammeEligibility::new(&params());
+    // HTN from 35: the day before the 35th birthday fails, the birthday passes.
+    let htn = |start: &str| {
+        resident(&[
+            patient("male", "1989-05-10"),
+            episode("ep", "HTN", start, "active"),
+        ])
+    };
+    let f = rule.check(&htn("2024-05-09"), T);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].evidence, [0, 1]);
+    assert_eq!(
+        f[0].message,
+        "The hypertension management enrolment on 2024-05-09 is for residents aged at least 35 years, but the resident was 34 years old."
+    );
+    assert_eq!(rule.check(&htn("2024-05-10"), T), vec![]);
+    // ELDER from 65.
+    let elder = |birth: &str| {
+        resident(&[
+            patient("female", birth),
+            episode("ep", "ELDER", "2024-05-10", "active"),
+        ])
+    };
+    assert_eq!(rule.check(&elder("1959-05-11"), T).len(), 1);
+    assert_eq!(rule.check(&elder("1959-05-10"), T), vec![]);
+    // A pregnancy enrolment needs a woman; a man is X01's finding.
+    let preg = |g: &str| {
+        resident(&[
+            patient(g, "1990-01-01"),
+            episode("ep", "PREG", "2024-05-10", "active"),
+        ])
+    };
+    assert_eq!(rule.check(&preg("unknown"), T).len(), 1);
+    assert_eq!(rule.check(&preg("female"), T), vec![]);
+    assert_eq!(rule.check(&preg("male"), T), vec![]);
 }
 
 fn metformin(status: &str) -> Value {
