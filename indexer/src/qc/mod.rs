@@ -16,8 +16,9 @@ use time::OffsetDateTime;
 use crate::tree::ResidentTree;
 
 pub use cross::{
-    X01PregnancyMale, X02SexSpecificDiagnosis, X06ProgrammeEligibility,
-    X07AntidiabeticWithoutDiabetes, X09ObservationEncounter,
+    X01PregnancyMale, X02SexSpecificDiagnosis, X03PregnancyAge, X04EnrolmentWithoutDiagnosis,
+    X05DiagnosisWithoutEnrolment, X06ProgrammeEligibility, X07AntidiabeticWithoutDiabetes,
+    X09ObservationEncounter, X12DeceasedOpenCare,
 };
 pub use facts::Facts;
 pub use field::{
@@ -124,9 +125,13 @@ fn all_rules(params: &Params) -> Result<Vec<Box<dyn Rule>>, ParamsError> {
         Box::new(R05IdCardAgrees::new(params)),
         Box::new(X01PregnancyMale::new(params)?),
         Box::new(X02SexSpecificDiagnosis::new(params)?),
+        Box::new(X03PregnancyAge::new(params)?),
+        Box::new(X04EnrolmentWithoutDiagnosis::new(params)?),
+        Box::new(X05DiagnosisWithoutEnrolment::new(params)?),
         Box::new(X06ProgrammeEligibility::new(params)),
         Box::new(X07AntidiabeticWithoutDiabetes::new(params)?),
         Box::new(X09ObservationEncounter::new(params)),
+        Box::new(X12DeceasedOpenCare::new(params)?),
     ])
 }
 

@@ -1,73 +1,25 @@
 //! Cross-record rules within one resident (DOMAIN.md §4.4).
 //!
-//! Implemented: X01, X02, X06, X07, X09.
+//! X01, X02, X06, X07 and X09 are here; enrolment against diagnosis (X04, X05) is in
+//! `enrolment`, pregnancy age and care after death (X03, X12) in `programme`.
 
 use time::{Date, Duration, OffsetDateTime};
 
+use super::facts::Facts;
 use super::field::{finding, loinc_codes};
 use super::params::{AgeLimit, Params, ParamsError, Severity, ValueSets};
 use super::{Finding, Level, ResidentView, Rule};
-use crate::model::{CodeableConcept, Encounter, Gender, Patient, Resource};
+use crate::model::{Encounter, Gender, Patient, Resource};
 use crate::tree::{ResidentTree, ResourceNode};
 
-/// An ICD-10 value set: entries `A00-B99` (3-character category range, inclusive), `Z39` (a
-/// category and its subcodes) or `Z32.1` (a code and its subcodes).
-#[derive(Debug, Clone)]
-pub(super) struct IcdSet {
-    entries: Vec<(String, String)>,
-}
+mod enrolment;
+mod icd;
+mod programme;
 
-fn icd_token(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() >= 3
-        && b[0].is_ascii_uppercase()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'.')
-        && (b.len() == 3 || b[3] == b'.')
-}
-
-impl IcdSet {
-    pub(super) fn new(name: &'static str, entries: &[String]) -> Result<Self, ParamsError> {
-        let bad = |e: &str| ParamsError::BadValueSet {
-            name,
-            entry: e.to_owned(),
-        };
-        let entries = entries
-            .iter()
-            .map(|e| {
-                let (lo, hi) = e.split_once('-').unwrap_or((e, e));
-                let ok = icd_token(lo)
-                    && icd_token(hi)
-                    && (lo == hi || (lo.len() == 3 && hi.len() == 3 && lo <= hi));
-                ok.then(|| (lo.to_owned(), hi.to_owned()))
-                    .ok_or_else(|| bad(e))
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Self { entries })
-    }
-
-    pub(super) fn contains(&self, code: &str) -> bool {
-        let code = code.trim().to_ascii_uppercase();
-        let Some(cat) = code.get(..3) else {
-            return false;
-        };
-        self.entries.iter().any(|(lo, hi)| {
-            if lo.len() > 3 {
-                code.starts_with(lo.as_str())
-            } else {
-                lo.as_str() <= cat && cat <= hi.as_str()
-            }
-        })
-    }
-}
-
-/// The first code of `c`, in one of `systems`, that `set` contains.
-fn icd_in<'a>(c: Option<&'a CodeableConcept>, systems: &[String], set: &IcdSet) -> Option<&'a str> {
-    c?.coding
-        .iter()
-        .filter(|x| x.system.as_ref().is_some_and(|s| systems.contains(s)))
-        .filter_map(|x| x.code.as_deref())
-        .find(|code| set.contains(code))
-}
+pub use enrolment::{X04EnrolmentWithoutDiagnosis, X05DiagnosisWithoutEnrolment};
+pub(super) use icd::IcdSet;
+use icd::icd_in;
+pub use programme::{X03PregnancyAge, X12DeceasedOpenCare};
 
 fn service_code<'a>(e: &'a Encounter, system: &str) -> Option<&'a str> {
     e.service_type.as_ref()?.code_in(system)
@@ -105,6 +57,25 @@ fn programme_name(code: &str) -> String {
         "ELDER" => "elderly health management".into(),
         other => format!("{other} programme"),
     }
+}
+
+/// In a list of statuses, stands for "no status recorded".
+const UNSTATED: &str = "unstated";
+
+/// Whether `status` is one of `allowed` (see [`UNSTATED`]).
+fn status_in(status: Option<&str>, allowed: &[String]) -> bool {
+    let s = status.unwrap_or(UNSTATED);
+    allowed.iter().any(|a| a == s)
+}
+
+/// A finding's evidence: the resident's Patient, then `leaves`.
+fn evidence(facts: &Facts, leaves: impl IntoIterator<Item = u64>) -> Vec<u64> {
+    facts.demographics.leaf.into_iter().chain(leaves).collect()
+}
+
+/// The calendar day of an instant, as a finding's sentence shows it.
+fn day(t: OffsetDateTime) -> Date {
+    t.date()
 }
 
 fn on(t: Option<&crate::model::FhirTime>) -> String {

@@ -8,6 +8,7 @@ use time::macros::datetime;
 pub(super) const T: OffsetDateTime = datetime!(2025-03-01 0:00 UTC);
 pub(super) const ICD: &str = "http://hl7.org/fhir/sid/icd-10-cn";
 pub(super) const PHS: &str = "https://healthledger.example/CodeSystem/phs-service";
+pub(super) const LOINC: &str = "http://loinc.org";
 
 pub(super) fn params() -> Params {
     Params::shipped().expect("shipped params")
