@@ -18,7 +18,8 @@ use crate::tree::ResidentTree;
 pub use cross::{
     X01PregnancyMale, X02SexSpecificDiagnosis, X03PregnancyAge, X04EnrolmentWithoutDiagnosis,
     X05DiagnosisWithoutEnrolment, X06ProgrammeEligibility, X07AntidiabeticWithoutDiabetes,
-    X09ObservationEncounter, X12DeceasedOpenCare,
+    X08ClassificationContradicts, X09ObservationEncounter, X10DuplicateFacts,
+    X11ElderlyCheckComplete, X12DeceasedOpenCare,
 };
 pub use facts::Facts;
 pub use field::{
@@ -130,7 +131,10 @@ fn all_rules(params: &Params) -> Result<Vec<Box<dyn Rule>>, ParamsError> {
         Box::new(X05DiagnosisWithoutEnrolment::new(params)?),
         Box::new(X06ProgrammeEligibility::new(params)),
         Box::new(X07AntidiabeticWithoutDiabetes::new(params)?),
+        Box::new(X08ClassificationContradicts::new(params)?),
         Box::new(X09ObservationEncounter::new(params)),
+        Box::new(X10DuplicateFacts::new(params)?),
+        Box::new(X11ElderlyCheckComplete::new(params)?),
         Box::new(X12DeceasedOpenCare::new(params)?),
     ])
 }

@@ -1,7 +1,8 @@
 //! Cross-record rules within one resident (DOMAIN.md §4.4).
 //!
 //! X01, X02, X06, X07 and X09 are here; enrolment against diagnosis (X04, X05) is in
-//! `enrolment`, pregnancy age and care after death (X03, X12) in `programme`.
+//! `enrolment`, pregnancy age and care after death (X03, X12) in `programme`, and what a visit
+//! records (X08, X10, X11) in `visits`.
 
 use time::{Date, Duration, OffsetDateTime};
 
@@ -15,11 +16,13 @@ use crate::tree::{ResidentTree, ResourceNode};
 mod enrolment;
 mod icd;
 mod programme;
+mod visits;
 
 pub use enrolment::{X04EnrolmentWithoutDiagnosis, X05DiagnosisWithoutEnrolment};
 pub(super) use icd::IcdSet;
 use icd::icd_in;
 pub use programme::{X03PregnancyAge, X12DeceasedOpenCare};
+pub use visits::{X08ClassificationContradicts, X10DuplicateFacts, X11ElderlyCheckComplete};
 
 fn service_code<'a>(e: &'a Encounter, system: &str) -> Option<&'a str> {
     e.service_type.as_ref()?.code_in(system)

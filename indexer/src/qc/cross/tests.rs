@@ -357,3 +357,84 @@ fn x09_fails_other_subject_and_far_date_and_passes_a_linked_observation() {
         f[0].message
     );
 }
+
+#[test]
+fn every_x_rule_is_registered_in_id_order_with_its_defaults() {
+    let rules = crate::qc::rules(&params()).expect("rules");
+    let x: Vec<_> = rules
+        .iter()
+        .map(|r| r.id())
+        .filter(|id| id.starts_with("QC-X"))
+        .collect();
+    let want: Vec<String> = (1..=12).map(|n| format!("QC-X{n:02}")).collect();
+    assert_eq!(x, want);
+    let lines = crate::qc::listing(&rules);
+    for line in [
+        "QC-X03 X W [D] min_age_years, max_age_years",
+        "QC-X05 X W [D] value_sets.HTN, value_sets.T2D, value_sets.SMI, value_sets.SMI-pairs, value_sets.TB, window_days",
+        "QC-X08 X E",
+        "QC-X12 X E",
+    ] {
+        assert!(lines.contains(&line.to_owned()), "{line}: {lines:?}");
+    }
+}
+
+/// A well-kept hypertension patient: diagnosed, enrolled, followed up with a consistent
+/// classification, a complete elderly check. No X rule may fire.
+#[test]
+fn a_well_kept_hypertension_patient_passes_every_x_rule() {
+    let engine = crate::qc::Engine::new(params()).expect("engine");
+    let obs = |id: &str, system: &str, code: &str, extra: Value| {
+        let mut o = json!({"resourceType": "Observation", "id": id, "status": "final",
+            "code": {"coding": [{"system": system, "code": code}]},
+            "subject": {"reference": "Patient/p"}, "encounter": {"reference": "Encounter/fu"},
+            "effectiveDateTime": "2024-05-10"});
+        if let (Some(o), Some(x)) = (o.as_object_mut(), extra.as_object()) {
+            o.extend(x.clone());
+        }
+        o
+    };
+    let c = |code: &str, v: f64| {
+        json!({"code": {"coding": [{"system": LOINC, "code": code}]},
+               "valueQuantity": {"value": v, "code": "mm[Hg]"}})
+    };
+    let mut records = vec![
+        patient("female", "1955-03-02"),
+        condition("dx", "I10", "2024-01-02"),
+        episode("ep", "HTN", "2024-01-10", "active"),
+        visit("fu", "HTN-FU", "2024-05-10"),
+        obs(
+            "bp",
+            LOINC,
+            "85354-9",
+            json!({"component": [c("8480-6", 132.0), c("8462-4", 84.0)]}),
+        ),
+        obs(
+            "cls",
+            "https://healthledger.example/CodeSystem/phs-observation",
+            "HTN-CLASS",
+            json!({"valueCodeableConcept": {"coding": [{
+                "system": "https://healthledger.example/CodeSystem/phs-classification",
+                "code": "controlled"}]}}),
+        ),
+        visit("hc", "HEALTH-CHECK", "2024-06-01"),
+    ];
+    for group in params().items().expect("items").elderly_check {
+        let code = &group[0];
+        let system = if code.starts_with(|c: char| c.is_ascii_digit()) {
+            LOINC
+        } else {
+            "https://healthledger.example/CodeSystem/phs-observation"
+        };
+        let mut o = obs(&format!("hc-{code}"), system, code, json!({}));
+        o["encounter"] = json!({"reference": "Encounter/hc"});
+        o["effectiveDateTime"] = json!("2024-06-01");
+        records.push(o);
+    }
+    let f: Vec<_> = engine
+        .evaluate(&resident(&records), T)
+        .into_iter()
+        .filter(|f| f.rule_id.starts_with("QC-X"))
+        .collect();
+    assert_eq!(f, vec![]);
+}
