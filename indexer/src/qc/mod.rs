@@ -17,8 +17,10 @@ use time::OffsetDateTime;
 use crate::tree::ResidentTree;
 
 pub use cross::{
-    X01PregnancyMale, X02SexSpecificDiagnosis, X06ProgrammeEligibility,
-    X07AntidiabeticWithoutDiabetes, X09ObservationEncounter,
+    X01PregnancyMale, X02SexSpecificDiagnosis, X03PregnancyAge, X04EnrolmentWithoutDiagnosis,
+    X05DiagnosisWithoutEnrolment, X06ProgrammeEligibility, X07AntidiabeticWithoutDiabetes,
+    X08ClassificationContradicts, X09ObservationEncounter, X10DuplicateFacts,
+    X11ElderlyCheckComplete, X12DeceasedOpenCare,
 };
 pub use facts::Facts;
 pub use field::{
@@ -130,9 +132,16 @@ fn all_rules(params: &Params) -> Result<Vec<Box<dyn Rule>>, ParamsError> {
         Box::new(R05IdCardAgrees::new(params)),
         Box::new(X01PregnancyMale::new(params)?),
         Box::new(X02SexSpecificDiagnosis::new(params)?),
+        Box::new(X03PregnancyAge::new(params)?),
+        Box::new(X04EnrolmentWithoutDiagnosis::new(params)?),
+        Box::new(X05DiagnosisWithoutEnrolment::new(params)?),
         Box::new(X06ProgrammeEligibility::new(params)),
         Box::new(X07AntidiabeticWithoutDiabetes::new(params)?),
+        Box::new(X08ClassificationContradicts::new(params)?),
         Box::new(X09ObservationEncounter::new(params)),
+        Box::new(X10DuplicateFacts::new(params)?),
+        Box::new(X11ElderlyCheckComplete::new(params)?),
+        Box::new(X12DeceasedOpenCare::new(params)?),
         Box::new(T01EventBeforeBirth::new(params)?),
         Box::new(T02EventAfterDeath::new(params)?),
         Box::new(T03HtnFollowUpCadence::new(params)?),

@@ -1,76 +1,28 @@
 //! Cross-record rules within one resident (DOMAIN.md §4.4).
 //!
-//! Implemented: X01, X02, X06 (its encounter part), X07, X09. The others need views the tree
-//! does not read yet (EpisodeOfCare for X03–X05 and X12, Procedure for X02's procedures, the
-//! follow-up classification for X08, performers and dose numbers for X10, the elderly check
-//! item codes for X11).
+//! X01, X02, X06, X07 and X09 are here; enrolment against diagnosis (X04, X05) is in
+//! `enrolment`, pregnancy age and care after death (X03, X12) in `programme`, and what a visit
+//! records (X08, X10, X11) in `visits`.
 
 use time::{Date, Duration, OffsetDateTime};
 
+use super::facts::Facts;
 use super::field::{finding, loinc_codes};
 use super::params::{AgeLimit, Params, ParamsError, Severity, ValueSets};
 use super::{Finding, Level, ResidentView, Rule};
-use crate::model::{CodeableConcept, Encounter, Gender, Patient, Resource};
+use crate::model::{Encounter, Gender, Patient, Resource};
 use crate::tree::{ResidentTree, ResourceNode};
 
-/// An ICD-10 value set: entries `A00-B99` (3-character category range, inclusive), `Z39` (a
-/// category and its subcodes) or `Z32.1` (a code and its subcodes).
-#[derive(Debug, Clone)]
-pub(super) struct IcdSet {
-    entries: Vec<(String, String)>,
-}
+mod enrolment;
+mod icd;
+mod programme;
+mod visits;
 
-fn icd_token(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() >= 3
-        && b[0].is_ascii_uppercase()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'.')
-        && (b.len() == 3 || b[3] == b'.')
-}
-
-impl IcdSet {
-    pub(super) fn new(name: &'static str, entries: &[String]) -> Result<Self, ParamsError> {
-        let bad = |e: &str| ParamsError::BadValueSet {
-            name,
-            entry: e.to_owned(),
-        };
-        let entries = entries
-            .iter()
-            .map(|e| {
-                let (lo, hi) = e.split_once('-').unwrap_or((e, e));
-                let ok = icd_token(lo)
-                    && icd_token(hi)
-                    && (lo == hi || (lo.len() == 3 && hi.len() == 3 && lo <= hi));
-                ok.then(|| (lo.to_owned(), hi.to_owned()))
-                    .ok_or_else(|| bad(e))
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Self { entries })
-    }
-
-    pub(super) fn contains(&self, code: &str) -> bool {
-        let code = code.trim().to_ascii_uppercase();
-        let Some(cat) = code.get(..3) else {
-            return false;
-        };
-        self.entries.iter().any(|(lo, hi)| {
-            if lo.len() > 3 {
-                code.starts_with(lo.as_str())
-            } else {
-                lo.as_str() <= cat && cat <= hi.as_str()
-            }
-        })
-    }
-}
-
-/// The first code of `c`, in one of `systems`, that `set` contains.
-fn icd_in<'a>(c: Option<&'a CodeableConcept>, systems: &[String], set: &IcdSet) -> Option<&'a str> {
-    c?.coding
-        .iter()
-        .filter(|x| x.system.as_ref().is_some_and(|s| systems.contains(s)))
-        .filter_map(|x| x.code.as_deref())
-        .find(|code| set.contains(code))
-}
+pub use enrolment::{X04EnrolmentWithoutDiagnosis, X05DiagnosisWithoutEnrolment};
+pub(super) use icd::IcdSet;
+use icd::icd_in;
+pub use programme::{X03PregnancyAge, X12DeceasedOpenCare};
+pub use visits::{X08ClassificationContradicts, X10DuplicateFacts, X11ElderlyCheckComplete};
 
 fn service_code<'a>(e: &'a Encounter, system: &str) -> Option<&'a str> {
     e.service_type.as_ref()?.code_in(system)
@@ -96,6 +48,39 @@ fn patients_of(
         .filter(move |(_, p)| p.gender == Some(gender))
 }
 
+/// How a finding's sentence names a phs-service programme type.
+fn programme_name(code: &str) -> String {
+    match code {
+        "HTN" => "hypertension management".into(),
+        "T2D" => "type 2 diabetes management".into(),
+        "SMI" => "severe mental disorder management".into(),
+        "TB" => "tuberculosis management".into(),
+        "PREG" => "pregnancy care".into(),
+        "CHILD" => "child health management".into(),
+        "ELDER" => "elderly health management".into(),
+        other => format!("{other} programme"),
+    }
+}
+
+/// In a list of statuses, stands for "no status recorded".
+const UNSTATED: &str = "unstated";
+
+/// Whether `status` is one of `allowed` (see [`UNSTATED`]).
+fn status_in(status: Option<&str>, allowed: &[String]) -> bool {
+    let s = status.unwrap_or(UNSTATED);
+    allowed.iter().any(|a| a == s)
+}
+
+/// A finding's evidence: the resident's Patient, then `leaves`.
+fn evidence(facts: &Facts, leaves: impl IntoIterator<Item = u64>) -> Vec<u64> {
+    facts.demographics.leaf.into_iter().chain(leaves).collect()
+}
+
+/// The calendar day of an instant, as a finding's sentence shows it.
+fn day(t: OffsetDateTime) -> Date {
+    t.date()
+}
+
 fn on(t: Option<&crate::model::FhirTime>) -> String {
     t.map_or(String::new(), |t| format!(" on {}", t.text))
 }
@@ -110,15 +95,16 @@ fn age_months(birth: Date, day: Date) -> i32 {
     }
 }
 
-/// QC-X01: no pregnancy data (a VS-PREG diagnosis, an antenatal or postnatal visit, an EDD or
-/// gestational age) for a male resident. Evidence: the Patient and the pregnancy record.
-/// (EpisodeOfCare of type PREG is not read by the tree yet.)
+/// QC-X01: no pregnancy data (a VS-PREG diagnosis, a pregnancy care enrolment, an antenatal or
+/// postnatal visit, an EDD or gestational age) for a male resident. Evidence: the Patient and
+/// the pregnancy record.
 pub struct X01PregnancyMale {
     severity: Severity,
     icd10: Vec<String>,
     preg: IcdSet,
     service_system: String,
     service_prefixes: Vec<String>,
+    episode_types: Vec<String>,
     loinc: Vec<String>,
 }
 
@@ -131,6 +117,7 @@ impl X01PregnancyMale {
             preg: IcdSet::new("PREG", &vs.preg)?,
             service_system: vs.phs_service.clone(),
             service_prefixes: params.x01.service_prefixes.clone(),
+            episode_types: params.x01.episode_types.clone(),
             loinc: params.x01.loinc.clone(),
         })
     }
@@ -150,6 +137,15 @@ impl X01PregnancyMale {
                 .map(|s| {
                     format!(
                         "a pregnancy care visit ({s}){}",
+                        on(e.period.as_ref().and_then(|p| p.start.as_ref()))
+                    )
+                }),
+            Resource::EpisodeOfCare(e) => e
+                .type_in(&self.service_system)
+                .filter(|t| self.episode_types.iter().any(|x| x == t))
+                .map(|t| {
+                    format!(
+                        "a pregnancy care enrolment ({t}){}",
                         on(e.period.as_ref().and_then(|p| p.start.as_ref()))
                     )
                 }),
@@ -200,9 +196,10 @@ impl Rule for X01PregnancyMale {
     }
 }
 
-/// QC-X02: no male-only diagnosis for a female resident and no female-only (non-pregnancy)
-/// diagnosis for a male one. Evidence: the Patient and the Condition. (Procedures are not read
-/// by the tree yet.)
+/// QC-X02: no male-only diagnosis or procedure for a female resident and no female-only
+/// (non-pregnancy) one for a male. A procedure is checked by the ICD-10 codes its code carries,
+/// if any (procedure code systems such as ICD-9-CM-3 are not mapped to sex). Evidence: the
+/// Patient and the Condition or Procedure.
 pub struct X02SexSpecificDiagnosis {
     severity: Severity,
     icd10: Vec<String>,
@@ -244,15 +241,19 @@ impl Rule for X02SexSpecificDiagnosis {
                 _ => continue,
             };
             for (n, r) in counted(resident) {
-                let Resource::Condition(c) = r else { continue };
-                if let Some(code) = icd_in(c.code.as_ref(), &self.icd10, set) {
+                let (code, what) = match r {
+                    Resource::Condition(c) => (c.code.as_ref(), "the diagnosis"),
+                    Resource::Procedure(p) => (p.code.as_ref(), "a procedure coded"),
+                    _ => continue,
+                };
+                if let Some(code) = icd_in(code, &self.icd10, set) {
                     out.push(finding(
                         self,
                         resident,
                         vec![pn.leaf, n.leaf],
                         at,
                         format!(
-                            "The resident is recorded as {sex} but has the diagnosis {code}, which only {other} can have."
+                            "The resident is recorded as {sex} but has {what} {code}, which only {other} can have."
                         ),
                     ));
                 }
@@ -262,10 +263,10 @@ impl Rule for X02SexSpecificDiagnosis {
     }
 }
 
-/// QC-X06, for encounters: the resident's age at each phs-service encounter meets the
-/// service's limits, and pregnancy care is for a woman. A male resident with pregnancy care is
-/// QC-X01's finding and not repeated here. Evidence: the Patient and the Encounter. (The
-/// HTN/T2D/ELDER episode limits wait for EpisodeOfCare.)
+/// QC-X06: the resident's age at each phs-service encounter, and at the start of each programme
+/// enrolment (HTN/T2D ≥35, ELDER ≥65), meets the code's limits, and pregnancy care (visits and
+/// the PREG programme) is for a woman. A male resident with pregnancy care is QC-X01's finding
+/// and not repeated here. Evidence: the Patient and the Encounter or EpisodeOfCare.
 pub struct X06ProgrammeEligibility {
     severity: Severity,
     service_system: String,
@@ -292,6 +293,15 @@ fn months_text(m: i32) -> String {
     }
 }
 
+/// An age as a clinician says it: completed years from two years on, else months.
+fn age_text(m: i32) -> String {
+    if m >= 24 {
+        format!("{} years", m / 12)
+    } else {
+        format!("{m} months")
+    }
+}
+
 impl Rule for X06ProgrammeEligibility {
     fn id(&self) -> &'static str {
         "QC-X06"
@@ -309,11 +319,28 @@ impl Rule for X06ProgrammeEligibility {
         let mut out = Vec::new();
         for (pn, p) in resident.patients() {
             for (n, r) in counted(resident) {
-                let Resource::Encounter(e) = r else { continue };
-                let Some(service) = service_code(e, &self.service_system) else {
-                    continue;
+                // The same limits apply to a visit's service and a programme's type: both are
+                // phs-service codes, and they never share a code.
+                let (service, period, what) = match r {
+                    Resource::Encounter(e) => {
+                        let Some(s) = service_code(e, &self.service_system) else {
+                            continue;
+                        };
+                        (s, e.period.as_ref(), format!("{s} visit"))
+                    }
+                    Resource::EpisodeOfCare(e) => {
+                        let Some(t) = e.type_in(&self.service_system) else {
+                            continue;
+                        };
+                        (
+                            t,
+                            e.period.as_ref(),
+                            format!("{} enrolment", programme_name(t)),
+                        )
+                    }
+                    _ => continue,
                 };
-                let start = e.period.as_ref().and_then(|p| p.start.as_ref());
+                let start = period.and_then(|p| p.start.as_ref());
                 if starts_with_any(service, &self.female_prefixes)
                     && matches!(p.gender, Some(Gender::Other | Gender::Unknown))
                 {
@@ -323,7 +350,7 @@ impl Rule for X06ProgrammeEligibility {
                         vec![pn.leaf, n.leaf],
                         at,
                         format!(
-                            "The {service} visit{} is pregnancy care, but the resident is not recorded as female.",
+                            "The {what}{} is pregnancy care, but the resident is not recorded as female.",
                             on(start)
                         ),
                     ));
@@ -344,9 +371,9 @@ impl Rule for X06ProgrammeEligibility {
                         vec![pn.leaf, n.leaf],
                         at,
                         format!(
-                            "The {service} visit on {} is for residents aged {why}, but the resident was {} old.",
+                            "The {what} on {} is for residents aged {why}, but the resident was {} old.",
                             start.text,
-                            months_text(age)
+                            age_text(age)
                         ),
                     ));
                 }

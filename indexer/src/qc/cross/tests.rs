@@ -4,29 +4,38 @@ use crate::testutil::resident;
 use serde_json::{Value, json};
 use time::macros::datetime;
 
-const T: OffsetDateTime = datetime!(2025-03-01 0:00 UTC);
-const ICD: &str = "http://hl7.org/fhir/sid/icd-10-cn";
-const PHS: &str = "https://healthledger.example/CodeSystem/phs-service";
+// Shared with the sibling rule files' tests.
+pub(super) const T: OffsetDateTime = datetime!(2025-03-01 0:00 UTC);
+pub(super) const ICD: &str = "http://hl7.org/fhir/sid/icd-10-cn";
+pub(super) const PHS: &str = "https://healthledger.example/CodeSystem/phs-service";
+pub(super) const LOINC: &str = "http://loinc.org";
 
-fn params() -> Params {
+pub(super) fn params() -> Params {
     Params::shipped().expect("shipped params")
 }
 
-fn patient(gender: &str, birth: &str) -> Value {
+pub(super) fn patient(gender: &str, birth: &str) -> Value {
     json!({"resourceType": "Patient", "id": "p", "gender": gender, "birthDate": birth})
 }
 
-fn condition(id: &str, code: &str, recorded: &str) -> Value {
+pub(super) fn condition(id: &str, code: &str, recorded: &str) -> Value {
     json!({"resourceType": "Condition", "id": id,
            "code": {"coding": [{"system": ICD, "code": code}]},
            "recordedDate": recorded, "subject": {"reference": "Patient/p"}})
 }
 
-fn visit(id: &str, service: &str, start: &str) -> Value {
+pub(super) fn visit(id: &str, service: &str, start: &str) -> Value {
     json!({"resourceType": "Encounter", "id": id, "status": "finished",
            "class": {"code": "AMB"},
            "serviceType": {"coding": [{"system": PHS, "code": service}]},
            "period": {"start": start, "end": start}, "subject": {"reference": "Patient/p"}})
+}
+
+/// A programme enrolment of type `programme`, open-ended.
+pub(super) fn episode(id: &str, programme: &str, start: &str, status: &str) -> Value {
+    json!({"resourceType": "EpisodeOfCare", "id": id, "status": status,
+           "type": [{"coding": [{"system": PHS, "code": programme}]}],
+           "period": {"start": start}, "patient": {"reference": "Patient/p"}})
 }
 
 #[test]
@@ -56,6 +65,20 @@ fn value_sets_match_ranges_categories_and_subcodes() {
         Params::parse(&bad),
         Err(ParamsError::BadValueSet { name: "PREG", .. })
     ));
+    // The programme value sets are checked the same way, the SMI pairs entry by entry.
+    let bad = crate::qc::DEFAULT_PARAMS.replace("\"A15-A16\"", "\"A16-A15\"");
+    assert!(matches!(
+        Params::parse(&bad),
+        Err(ParamsError::BadValueSet { name: "TB", .. })
+    ));
+    let bad = crate::qc::DEFAULT_PARAMS.replace("[\"F06\", \"G40\"]", "[\"F06\", \"G4\"]");
+    assert!(matches!(
+        Params::parse(&bad),
+        Err(ParamsError::BadValueSet {
+            name: "SMI-pairs",
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -70,10 +93,11 @@ fn x01_fails_male_with_gestational_diabetes_and_passes_female() {
             condition("c", "O24.4", "2024-05-01"),
             visit("e", "ANC-1", "2024-04-01"),
             edd.clone(),
+            episode("ep", "PREG", "2024-03-20", "active"),
         ]
     };
     let f = rule.check(&resident(&records("male")), T);
-    assert_eq!(f.len(), 3, "{f:?}");
+    assert_eq!(f.len(), 4, "{f:?}");
     assert!(
         f.iter()
             .all(|f| f.rule_id == "QC-X01" && f.evidence[0] == 0)
@@ -84,7 +108,25 @@ fn x01_fails_male_with_gestational_diabetes_and_passes_female() {
         "{}",
         c.message
     );
+    let ep = f.iter().find(|f| f.evidence == [0, 4]).expect("episode");
+    assert!(
+        ep.message
+            .contains("pregnancy care enrolment (PREG) on 2024-03-20"),
+        "{}",
+        ep.message
+    );
     assert_eq!(rule.check(&resident(&records("female")), T), vec![]);
+    // Another programme's enrolment is no pregnancy data.
+    assert_eq!(
+        rule.check(
+            &resident(&[
+                patient("male", "1960-01-01"),
+                episode("ep", "HTN", "2024-03-20", "active")
+            ]),
+            T
+        ),
+        vec![]
+    );
     // An entered-in-error diagnosis does not count.
     let mut wrong = condition("c", "O24.4", "2024-05-01");
     wrong["verificationStatus"] = json!({"coding": [{"code": "entered-in-error"}]});
@@ -120,6 +162,46 @@ fn x02_fails_female_with_prostate_cancer_and_passes_male() {
     );
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].evidence, [0, 1]);
+}
+
+fn procedure(system: &str, code: &str) -> Value {
+    json!({"resourceType": "Procedure", "id": "x", "status": "completed",
+           "code": {"coding": [{"system": system, "code": code}]},
+           "performedDateTime": "2024-06-01", "subject": {"reference": "Patient/p"}})
+}
+
+#[test]
+fn x02_checks_icd10_coded_procedures() {
+    let rule = X02SexSpecificDiagnosis::new(&params()).expect("rule");
+    let f = rule.check(
+        &resident(&[patient("female", "1950-01-01"), procedure(ICD, "N40")]),
+        T,
+    );
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].evidence, [0, 1]);
+    assert!(
+        f[0].message.contains("a procedure coded N40"),
+        "{}",
+        f[0].message
+    );
+    assert_eq!(
+        rule.check(
+            &resident(&[patient("male", "1950-01-01"), procedure(ICD, "N40")]),
+            T
+        ),
+        vec![]
+    );
+    // A procedure coded only outside ICD-10 is not mapped to sex.
+    assert_eq!(
+        rule.check(
+            &resident(&[
+                patient("female", "1950-01-01"),
+                procedure("http://snomed.info/sct", "90470006")
+            ]),
+            T
+        ),
+        vec![]
+    );
 }
 
 #[test]
@@ -167,6 +249,45 @@ fn x06_fails_child_check_at_eight_and_passes_at_six() {
         visit("e", "ANC-1", "2024-02-01"),
     ]);
     assert_eq!(rule.check(&male, T), vec![]);
+}
+
+#[test]
+fn x06_checks_enrolment_age_at_the_episode_start_and_pregnancy_enrolment_sex() {
+    let rule = X06ProgrammeEligibility::new(&params());
+    // HTN from 35: the day before the 35th birthday fails, the birthday passes.
+    let htn = |start: &str| {
+        resident(&[
+            patient("male", "1989-05-10"),
+            episode("ep", "HTN", start, "active"),
+        ])
+    };
+    let f = rule.check(&htn("2024-05-09"), T);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].evidence, [0, 1]);
+    assert_eq!(
+        f[0].message,
+        "The hypertension management enrolment on 2024-05-09 is for residents aged at least 35 years, but the resident was 34 years old."
+    );
+    assert_eq!(rule.check(&htn("2024-05-10"), T), vec![]);
+    // ELDER from 65.
+    let elder = |birth: &str| {
+        resident(&[
+            patient("female", birth),
+            episode("ep", "ELDER", "2024-05-10", "active"),
+        ])
+    };
+    assert_eq!(rule.check(&elder("1959-05-11"), T).len(), 1);
+    assert_eq!(rule.check(&elder("1959-05-10"), T), vec![]);
+    // A pregnancy enrolment needs a woman; a man is X01's finding.
+    let preg = |g: &str| {
+        resident(&[
+            patient(g, "1990-01-01"),
+            episode("ep", "PREG", "2024-05-10", "active"),
+        ])
+    };
+    assert_eq!(rule.check(&preg("unknown"), T).len(), 1);
+    assert_eq!(rule.check(&preg("female"), T), vec![]);
+    assert_eq!(rule.check(&preg("male"), T), vec![]);
 }
 
 fn metformin(status: &str) -> Value {
@@ -235,4 +356,85 @@ fn x09_fails_other_subject_and_far_date_and_passes_a_linked_observation() {
         "{}",
         f[0].message
     );
+}
+
+#[test]
+fn every_x_rule_is_registered_in_id_order_with_its_defaults() {
+    let rules = crate::qc::rules(&params()).expect("rules");
+    let x: Vec<_> = rules
+        .iter()
+        .map(|r| r.id())
+        .filter(|id| id.starts_with("QC-X"))
+        .collect();
+    let want: Vec<String> = (1..=12).map(|n| format!("QC-X{n:02}")).collect();
+    assert_eq!(x, want);
+    let lines = crate::qc::listing(&rules);
+    for line in [
+        "QC-X03 X W [D] min_age_years, max_age_years",
+        "QC-X05 X W [D] value_sets.HTN, value_sets.T2D, value_sets.SMI, value_sets.SMI-pairs, value_sets.TB, window_days",
+        "QC-X08 X E",
+        "QC-X12 X E",
+    ] {
+        assert!(lines.contains(&line.to_owned()), "{line}: {lines:?}");
+    }
+}
+
+/// A well-kept hypertension patient: diagnosed, enrolled, followed up with a consistent
+/// classification, a complete elderly check. No X rule may fire.
+#[test]
+fn a_well_kept_hypertension_patient_passes_every_x_rule() {
+    let engine = crate::qc::Engine::new(params()).expect("engine");
+    let obs = |id: &str, system: &str, code: &str, extra: Value| {
+        let mut o = json!({"resourceType": "Observation", "id": id, "status": "final",
+            "code": {"coding": [{"system": system, "code": code}]},
+            "subject": {"reference": "Patient/p"}, "encounter": {"reference": "Encounter/fu"},
+            "effectiveDateTime": "2024-05-10"});
+        if let (Some(o), Some(x)) = (o.as_object_mut(), extra.as_object()) {
+            o.extend(x.clone());
+        }
+        o
+    };
+    let c = |code: &str, v: f64| {
+        json!({"code": {"coding": [{"system": LOINC, "code": code}]},
+               "valueQuantity": {"value": v, "code": "mm[Hg]"}})
+    };
+    let mut records = vec![
+        patient("female", "1955-03-02"),
+        condition("dx", "I10", "2024-01-02"),
+        episode("ep", "HTN", "2024-01-10", "active"),
+        visit("fu", "HTN-FU", "2024-05-10"),
+        obs(
+            "bp",
+            LOINC,
+            "85354-9",
+            json!({"component": [c("8480-6", 132.0), c("8462-4", 84.0)]}),
+        ),
+        obs(
+            "cls",
+            "https://healthledger.example/CodeSystem/phs-observation",
+            "HTN-CLASS",
+            json!({"valueCodeableConcept": {"coding": [{
+                "system": "https://healthledger.example/CodeSystem/phs-classification",
+                "code": "controlled"}]}}),
+        ),
+        visit("hc", "HEALTH-CHECK", "2024-06-01"),
+    ];
+    for group in params().items().expect("items").elderly_check {
+        let code = &group[0];
+        let system = if code.starts_with(|c: char| c.is_ascii_digit()) {
+            LOINC
+        } else {
+            "https://healthledger.example/CodeSystem/phs-observation"
+        };
+        let mut o = obs(&format!("hc-{code}"), system, code, json!({}));
+        o["encounter"] = json!({"reference": "Encounter/hc"});
+        o["effectiveDateTime"] = json!("2024-06-01");
+        records.push(o);
+    }
+    let f: Vec<_> = engine
+        .evaluate(&resident(&records), T)
+        .into_iter()
+        .filter(|f| f.rule_id.starts_with("QC-X"))
+        .collect();
+    assert_eq!(f, vec![]);
 }

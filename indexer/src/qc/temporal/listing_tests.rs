@@ -14,7 +14,7 @@ fn temporal_rules_follow_the_others_in_id_order() {
     let engine = Engine::shipped().expect("engine");
     let ids: Vec<&str> = engine.rules.iter().map(|r| r.id()).collect();
     let at = ids.iter().position(|id| *id == "QC-T01").expect("T01");
-    assert_eq!(ids[at - 1], "QC-X09");
+    assert!(ids[at - 1].starts_with("QC-X"), "{ids:?}");
     assert_eq!(ids[at..at + IDS.len()], IDS);
     assert!(
         engine.rules[at..at + IDS.len()]
