@@ -90,6 +90,32 @@ fn incremental_application_equals_full_rebuild() {
 }
 
 #[test]
+fn catch_up_derives_each_touched_residents_index_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ledger = open_ledger(&dir);
+    let mut records = vec![patient("pa", "111-11-1111"), encounter("ea1", "pa")];
+    records.extend((0..40).map(|i| bp(&format!("o{i}"), "pa", "ea1", 120 + i)));
+    records.push(patient("pb", "222-22-2222"));
+    submit(&ledger, &records);
+    let before = resident::REINDEXES.with(std::cell::Cell::get);
+    let mut tree = KnowledgeTree::new();
+    let touched = tree.catch_up(&ledger).expect("catch up");
+    assert_eq!(touched.len(), 2);
+    assert_eq!(resident::REINDEXES.with(std::cell::Cell::get) - before, 2);
+    let a = tree.resident(&pseudonym_of(&tree, "pa")).expect("a");
+    assert_eq!(a.encounter("ea1").expect("ea1").acts.len(), 40);
+    // A single `apply` leaves its resident indexed at once.
+    let mut one = KnowledgeTree::new();
+    for i in 0..2 {
+        let rec = ledger.record(i).expect("read").expect("record");
+        let env = serde_json::from_slice(&rec.envelope).expect("envelope");
+        one.apply(i, &env, rec.content.as_deref()).expect("apply");
+    }
+    let a = one.resident(&pseudonym_of(&one, "pa")).expect("a");
+    assert!(a.encounter("ea1").is_some());
+}
+
+#[test]
 fn latest_version_wins_and_every_leaf_is_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ledger = open_ledger(&dir);
