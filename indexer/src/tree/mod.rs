@@ -5,8 +5,9 @@
 //! [`ResourceKey`] `Kind/id`, and the latest version of `Kind/id` (highest envelope `version`)
 //! is the one the tree reads; every version's leaf index stays listed behind the node.
 //! Encounters and acts are *derived* from a resident's latest resources by [`ResidentTree`]'s
-//! reindex (once per touched resident per `catch_up`), never patched in place, which is what makes incremental application equal a full
-//! rebuild: both end in the same resource maps and derive the same index from them.
+//! reindex (once per touched resident per `catch_up`), never patched in place, which is what
+//! makes incremental application equal a full rebuild: both end in the same resource maps and
+//! derive the same index from them.
 
 mod resident;
 
