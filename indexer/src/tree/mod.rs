@@ -9,6 +9,7 @@
 //! makes incremental application equal a full rebuild: both end in the same resource maps and
 //! derive the same index from them.
 
+mod query;
 mod resident;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use hl_ledger::store::StoreError;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+pub use query::{Node, Problem, TimelineFilter, TimelineItem};
 pub use resident::{Content, EncounterNode, ResidentTree, ResourceKey, ResourceNode};
 
 /// Why the tree could not take a record.
