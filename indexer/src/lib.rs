@@ -6,6 +6,7 @@
 
 pub mod identity;
 pub mod model;
+pub mod programme;
 pub mod qc;
 pub mod tree;
 

@@ -16,7 +16,7 @@ use crate::tree::{ResidentTree, ResourceNode};
 /// An ICD-10 value set: entries `A00-B99` (3-character category range, inclusive), `Z39` (a
 /// category and its subcodes) or `Z32.1` (a code and its subcodes).
 #[derive(Debug, Clone)]
-pub(super) struct IcdSet {
+pub(crate) struct IcdSet {
     entries: Vec<(String, String)>,
 }
 
@@ -29,7 +29,7 @@ fn icd_token(s: &str) -> bool {
 }
 
 impl IcdSet {
-    pub(super) fn new(name: &'static str, entries: &[String]) -> Result<Self, ParamsError> {
+    pub(crate) fn new(name: &'static str, entries: &[String]) -> Result<Self, ParamsError> {
         let bad = |e: &str| ParamsError::BadValueSet {
             name,
             entry: e.to_owned(),
@@ -48,7 +48,7 @@ impl IcdSet {
         Ok(Self { entries })
     }
 
-    pub(super) fn contains(&self, code: &str) -> bool {
+    pub(crate) fn contains(&self, code: &str) -> bool {
         let code = code.trim().to_ascii_uppercase();
         let Some(cat) = code.get(..3) else {
             return false;
