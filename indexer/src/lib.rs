@@ -8,6 +8,7 @@ pub mod identity;
 pub mod model;
 pub mod programme;
 pub mod qc;
+pub mod score;
 pub mod tree;
 
 #[cfg(test)]

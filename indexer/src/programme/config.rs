@@ -76,8 +76,9 @@ impl TryFrom<String> for Span {
 impl fmt::Display for Span {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.months, self.days) {
+            (0, 1) => write!(f, "1 day"),
             (0, d) => write!(f, "{d} days"),
-            (m, 0) if m % 12 == 0 => write!(f, "{} years", m / 12),
+            (1, 0) => write!(f, "1 month"),
             (m, 0) => write!(f, "{m} months"),
             (m, d) => write!(f, "{m} months {d} days"),
         }

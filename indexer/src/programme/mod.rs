@@ -216,6 +216,11 @@ impl Schedules {
         &self.params
     }
 
+    /// The encounter classes of a face-to-face visit (`[vfu] classes`).
+    pub fn vfu_classes(&self) -> &[String] {
+        &self.vfu_classes
+    }
+
     /// The resident's programmes at `at`, in [`Programme::ALL`] order; a programme the
     /// resident neither is, was (within the look-back window) nor should be in is left out.
     pub fn evaluate(&self, view: &ResidentView<'_>, at: OffsetDateTime) -> Vec<ProgrammeState> {
@@ -271,4 +276,4 @@ struct Built {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
