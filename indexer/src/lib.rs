@@ -4,6 +4,7 @@
 //! every finding can be rebuilt deterministically at any time and cite the leaf indices of
 //! their evidence.
 
+pub mod events;
 pub mod identity;
 pub mod model;
 pub mod programme;
