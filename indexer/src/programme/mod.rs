@@ -17,7 +17,6 @@ mod tb;
 use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
-use crate::qc::facts::Facts;
 use crate::qc::{Codes, IcdSet, Items, Params, ParamsError, ResidentView};
 pub use config::{ProgrammeParams, Span};
 
@@ -224,11 +223,7 @@ impl Schedules {
     /// The resident's programmes at `at`, in [`Programme::ALL`] order; a programme the
     /// resident neither is, was (within the look-back window) nor should be in is left out.
     pub fn evaluate(&self, view: &ResidentView<'_>, at: OffsetDateTime) -> Vec<ProgrammeState> {
-        self.evaluate_facts(&view.facts, at)
-    }
-
-    pub(crate) fn evaluate_facts(&self, facts: &Facts, at: OffsetDateTime) -> Vec<ProgrammeState> {
-        let ctx = schedule::Ctx::new(self, facts, at);
+        let ctx = schedule::Ctx::new(self, &view.facts, at);
         let p = &self.params;
         let mut built = vec![
             chronic::chronic(&ctx, Programme::Htn, &p.htn, &self.htn),

@@ -426,3 +426,55 @@ fn bad_score_parameters_are_refused() {
         assert!(Scorer::new(&bad).is_err(), "{to}");
     }
 }
+
+#[test]
+fn a_synthea_resident_scores_the_same_after_a_rebuild_and_incrementally() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/fhir/synthea-tietai/Darrell_Funk_3dd33b34.json"
+    );
+    let bytes = std::fs::read(path).expect("shared Synthea bundle");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ledger = crate::testutil::open_ledger(&dir);
+    let opts = hl_ledger::input::InputOptions {
+        max_bytes: 1 << 24,
+        pseudonymizer: hl_ledger::pseudonym::Pseudonymizer::new(
+            [2; 32],
+            hl_ledger::pseudonym::default_resident_systems(),
+            "test.example/indexer".into(),
+        ),
+    };
+    ledger
+        .submit(opts.prepare("synthea", &bytes).expect("valid bundle"))
+        .expect("submitted");
+    let params = Params::shipped().expect("params");
+    let engine = Engine::new(params.clone()).expect("engine");
+    let events = crate::events::EventRules::new(&params).expect("events");
+    let assess = |tree: &crate::tree::KnowledgeTree| {
+        tree.residents()
+            .map(|r| {
+                let view = ResidentView::new(r, &params);
+                let findings = engine.evaluate_view(&view, T);
+                (
+                    scorer().score(&view, &findings, T),
+                    events.derive(&view, &findings, T),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let rebuilt = crate::tree::KnowledgeTree::rebuild(&ledger).expect("rebuild");
+    let mut one_by_one = crate::tree::KnowledgeTree::new();
+    for i in 0..ledger.head().expect("head").size {
+        let rec = ledger.record(i).expect("read").expect("record");
+        let env = serde_json::from_slice(&rec.envelope).expect("envelope");
+        one_by_one
+            .apply(i, &env, rec.content.as_deref())
+            .expect("apply");
+    }
+    let a = assess(&rebuilt);
+    assert_eq!(a.len(), 1);
+    assert_eq!(a, assess(&one_by_one));
+    let sc = &a[0].0;
+    assert!(sc.value <= 100 && sc.modules.len() == 5, "{sc:#?}");
+    assert!(sc.module(Module::M4).is_some_and(|m| m.applicable));
+}
