@@ -237,18 +237,27 @@ impl Schedules {
         ];
         // One annual health check serves every programme that asks for it, anchored where the
         // resident first became one of its key population, so that the programmes agree on it.
+        let needs = |b: &Built| b.state.status != Status::Ended && b.health_check_from.is_some();
         let anchor = built
             .iter()
             .flatten()
-            .filter(|b| b.state.status != Status::Ended)
+            .filter(|b| needs(b))
             .filter_map(|b| b.health_check_from)
             .min();
         if let Some(anchor) = anchor {
-            let hc = ctx.periodic_spec(&p.health_check, anchor, None, &[]);
-            for b in built.iter_mut().flatten() {
-                if b.state.status != Status::Ended && b.health_check_from.is_some() {
-                    b.state.obligations.extend(hc.iter().cloned());
-                }
+            // Its basis: the enrolments that ask for it, else the resident's Patient record.
+            let mut basis: Vec<u64> = built
+                .iter()
+                .flatten()
+                .filter(|b| needs(b))
+                .filter_map(|b| b.state.enrolment.as_ref().map(|e| e.leaf))
+                .collect();
+            if basis.is_empty() {
+                basis.extend(view.facts.demographics.leaf);
+            }
+            let hc = ctx.periodic_spec(&p.health_check, anchor, None, &basis);
+            for b in built.iter_mut().flatten().filter(|b| needs(b)) {
+                b.state.obligations.extend(hc.iter().cloned());
             }
         }
         built

@@ -158,6 +158,9 @@ fn one_annual_health_check_serves_htn_and_the_elderly() {
     ];
     assert_eq!(checks(htn), want);
     assert_eq!(checks(elder), want);
+    // Its basis is the enrolment that asks for it (the elderly programme has none).
+    let hc = find(htn, "annual health check", date!(2024 - 02 - 01));
+    assert_eq!(hc.basis, vec![2]);
     // The elderly's own services run from the 65th birthday (2021-03-10).
     let sc = find(elder, "annual self-care", date!(2024 - 03 - 10));
     assert_eq!(short(sc), ("met", Some(12)));
