@@ -65,6 +65,7 @@ pub fn resident_recorded(resources: &[Value], recorded: Option<OffsetDateTime>) 
             None,
         );
     }
+    t.reindex();
     t
 }
 

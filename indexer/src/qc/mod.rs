@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 
 use crate::tree::ResidentTree;
 
+pub(crate) use cross::IcdSet;
 pub use cross::{
     X01PregnancyMale, X02SexSpecificDiagnosis, X03PregnancyAge, X04EnrolmentWithoutDiagnosis,
     X05DiagnosisWithoutEnrolment, X06ProgrammeEligibility, X07AntidiabeticWithoutDiabetes,
@@ -27,7 +28,9 @@ pub use field::{
     F01IdCardValid, F02ArchiveNumber, F03CoreDemographics, F04RequiredElements,
     F05RecognisedSystem, F06UnitAllowed, F07PlausibleRange, F08NoFutureDates,
 };
-pub use params::{DEFAULT_PARAMS, Items, Params, ParamsError, Range, SHARED_SECTIONS, Severity};
+pub use params::{
+    Codes, DEFAULT_PARAMS, Items, Params, ParamsError, Range, SHARED_SECTIONS, Severity,
+};
 pub use record::{
     R01BpPanelCoherent, R02StartBeforeEnd, R03BmiComputed, R04StatusCoherence, R05IdCardAgrees,
 };

@@ -5,9 +5,11 @@
 //! [`ResourceKey`] `Kind/id`, and the latest version of `Kind/id` (highest envelope `version`)
 //! is the one the tree reads; every version's leaf index stays listed behind the node.
 //! Encounters and acts are *derived* from a resident's latest resources by [`ResidentTree`]'s
-//! reindex, never patched in place, which is what makes incremental application equal a full
-//! rebuild: both end in the same resource maps and derive the same index from them.
+//! reindex (once per touched resident per `catch_up`), never patched in place, which is what
+//! makes incremental application equal a full rebuild: both end in the same resource maps and
+//! derive the same index from them.
 
+mod query;
 mod resident;
 mod single;
 
@@ -19,6 +21,7 @@ use hl_ledger::store::StoreError;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+pub use query::{Node, Problem, TimelineFilter, TimelineItem};
 pub use resident::{Content, EncounterNode, ResidentTree, ResourceKey, ResourceNode};
 
 /// Why the tree could not take a record.
@@ -61,9 +64,26 @@ impl KnowledgeTree {
 
     /// Applies the records appended to the log since the last call; returns the residents
     /// touched, so that only they need re-evaluating.
+    ///
+    /// Each touched resident's index is derived once, after its last record, not once per
+    /// record: a resident's rebuild is then linear in its records instead of quadratic.
     pub fn catch_up(&mut self, ledger: &Ledger) -> Result<Vec<String>, TreeError> {
-        let head = ledger.head()?;
         let mut touched = Vec::new();
+        let read = self.catch_up_deferred(ledger, &mut touched);
+        touched.sort();
+        touched.dedup();
+        // Also on error: the records applied before it stay applied, and their residents must
+        // not be left with a stale index.
+        self.reindex(&touched);
+        read.map(|()| touched)
+    }
+
+    fn catch_up_deferred(
+        &mut self,
+        ledger: &Ledger,
+        touched: &mut Vec<String>,
+    ) -> Result<(), TreeError> {
+        let head = ledger.head()?;
         for index in self.size..head.size {
             let rec = ledger
                 .record(index)?
@@ -73,17 +93,36 @@ impl KnowledgeTree {
                     index,
                     reason: e.to_string(),
                 })?;
-            touched.extend(self.apply(index, &envelope, rec.content.as_deref())?);
+            touched.extend(self.apply_deferred(index, &envelope, rec.content.as_deref())?);
         }
-        touched.sort();
-        touched.dedup();
-        Ok(touched)
+        Ok(())
+    }
+
+    fn reindex(&mut self, residents: &[String]) {
+        for r in residents {
+            if let Some(t) = self.residents.get_mut(r) {
+                t.reindex();
+            }
+        }
     }
 
     /// Applies record `index` (its envelope and content bytes, `None` if erased). Returns the
     /// residents whose tree changed: the record's resident and, if the resource moved from
-    /// another resident, that one too.
+    /// another resident, that one too. Their indexes are up to date on return; to apply many
+    /// records, [`KnowledgeTree::catch_up`] is cheaper.
     pub fn apply(
+        &mut self,
+        index: u64,
+        envelope: &Envelope,
+        content: Option<&[u8]>,
+    ) -> Result<Vec<String>, TreeError> {
+        let touched = self.apply_deferred(index, envelope, content)?;
+        self.reindex(&touched);
+        Ok(touched)
+    }
+
+    /// [`KnowledgeTree::apply`] without deriving the touched residents' indexes.
+    fn apply_deferred(
         &mut self,
         index: u64,
         envelope: &Envelope,

@@ -6,6 +6,13 @@ use time::OffsetDateTime;
 
 use crate::model::{Act, Patient, Resource};
 
+#[cfg(test)]
+thread_local! {
+    /// Reindexes run on this thread, so a test can check that a rebuild derives each
+    /// resident's index once.
+    pub(crate) static REINDEXES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// `Kind/id`, the identity of a resource across its versions.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ResourceKey {
@@ -145,8 +152,9 @@ impl ResidentTree {
         }
     }
 
-    /// Adds a version of `key` (with `moved`, the node taken from another holder) and
-    /// re-derives the index.
+    /// Adds a version of `key` (with `moved`, the node taken from another holder). The
+    /// encounter index is stale until [`ResidentTree::reindex`]: a rebuild puts every record of
+    /// a resident first and derives the index once, instead of once per record.
     pub(crate) fn put(
         &mut self,
         key: ResourceKey,
@@ -165,20 +173,20 @@ impl ResidentTree {
                 .or_insert_with(|| ResourceNode::new(key, version, leaf)),
         };
         node.add_version(version, leaf, recorded, content);
-        self.reindex();
     }
 
     /// Removes a resource whose newer version belongs to someone else; its records stay listed.
+    /// Like [`ResidentTree::put`], leaves the index stale until [`ResidentTree::reindex`].
     pub(crate) fn take(&mut self, key: &ResourceKey) -> Option<ResourceNode> {
-        let n = self.resources.remove(key);
-        self.reindex();
-        n
+        self.resources.remove(key)
     }
 
     /// Re-derives encounters and acts from the resources. O(resources of this resident), and
     /// the only place the index is written, so no sequence of `put`s can leave it different
     /// from a rebuild.
-    fn reindex(&mut self) {
+    pub(crate) fn reindex(&mut self) {
+        #[cfg(test)]
+        REINDEXES.with(|c| c.set(c.get() + 1));
         let mut encounters: BTreeMap<String, EncounterNode> = self
             .resources
             .values()

@@ -41,6 +41,7 @@ impl ResidentTree {
                 None,
             );
         }
+        tree.reindex();
         Ok(tree)
     }
 }

@@ -90,6 +90,32 @@ fn incremental_application_equals_full_rebuild() {
 }
 
 #[test]
+fn catch_up_derives_each_touched_residents_index_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ledger = open_ledger(&dir);
+    let mut records = vec![patient("pa", "111-11-1111"), encounter("ea1", "pa")];
+    records.extend((0..40).map(|i| bp(&format!("o{i}"), "pa", "ea1", 120 + i)));
+    records.push(patient("pb", "222-22-2222"));
+    submit(&ledger, &records);
+    let before = resident::REINDEXES.with(std::cell::Cell::get);
+    let mut tree = KnowledgeTree::new();
+    let touched = tree.catch_up(&ledger).expect("catch up");
+    assert_eq!(touched.len(), 2);
+    assert_eq!(resident::REINDEXES.with(std::cell::Cell::get) - before, 2);
+    let a = tree.resident(&pseudonym_of(&tree, "pa")).expect("a");
+    assert_eq!(a.encounter("ea1").expect("ea1").acts.len(), 40);
+    // A single `apply` leaves its resident indexed at once.
+    let mut one = KnowledgeTree::new();
+    for i in 0..2 {
+        let rec = ledger.record(i).expect("read").expect("record");
+        let env = serde_json::from_slice(&rec.envelope).expect("envelope");
+        one.apply(i, &env, rec.content.as_deref()).expect("apply");
+    }
+    let a = one.resident(&pseudonym_of(&one, "pa")).expect("a");
+    assert!(a.encounter("ea1").is_some());
+}
+
+#[test]
 fn latest_version_wins_and_every_leaf_is_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ledger = open_ledger(&dir);
@@ -203,4 +229,131 @@ fn synthea_bundle_builds_a_tree() {
         r.resources()
             .all(|n| !matches!(n.content, Content::Unreadable(_)))
     );
+}
+
+mod query {
+    use std::collections::BTreeSet;
+
+    use serde_json::json;
+    use time::macros::date;
+
+    use crate::testutil::resident;
+    use crate::tree::{Node, ResourceKey, TimelineFilter};
+
+    const ICD: &str = "http://hl7.org/fhir/sid/icd-10-cn";
+
+    fn records() -> Vec<serde_json::Value> {
+        let mut bp = super::bp("o1", "p", "e1", 152);
+        bp["component"][1]["valueQuantity"]["value"] = json!(96);
+        bp["code"]["coding"][0]["display"] = json!("Blood pressure panel");
+        vec![
+            super::patient("p", "111-11-1111"),
+            super::encounter("e1", "p"),
+            bp,
+            json!({"resourceType": "Condition", "id": "c1",
+                   "clinicalStatus": {"coding": [{"code": "active"}]},
+                   "verificationStatus": {"coding": [{"code": "confirmed"}]},
+                   "code": {"coding": [{"system": ICD, "code": "I10",
+                                        "display": "Essential hypertension"}]},
+                   "onsetDateTime": "2023-05-02", "recordedDate": "2023-05-03"}),
+            json!({"resourceType": "Condition", "id": "c2",
+                   "clinicalStatus": {"coding": [{"code": "resolved"}]},
+                   "verificationStatus": {"coding": [{"code": "confirmed"}]},
+                   "code": {"coding": [{"system": ICD, "code": "J06.9"}]},
+                   "onsetDateTime": "2022-01-02"}),
+            json!({"resourceType": "Observation", "id": "w", "status": "entered-in-error",
+                   "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7",
+                                        "display": "Body weight"}]},
+                   "effectiveDateTime": "2024-02-01",
+                   "valueQuantity": {"value": 71.50, "code": "kg"}}),
+            json!({"resourceType": "Immunization", "id": "i1", "status": "completed",
+                   "occurrenceDateTime": "2020-06-01",
+                   "protocolApplied": [{"series": "DTaP", "doseNumberPositiveInt": 3}]}),
+        ]
+    }
+
+    #[test]
+    fn timeline_lists_dated_records_with_one_line_summaries() {
+        let t = resident(&records());
+        let all = t.timeline(&TimelineFilter::default());
+        let lines: Vec<(&str, &str)> = all
+            .iter()
+            .map(|i| (i.id.as_str(), i.summary.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            vec![
+                ("i1", "Immunization DTaP dose 3"),
+                ("c2", "Condition J06.9"),
+                ("c1", "Condition I10 Essential hypertension"),
+                ("e1", "Encounter (AMB, finished)"),
+                ("o1", "BP 152/96 mm[Hg]"),
+                ("w", "Body weight 71.5 kg [not counted]"),
+            ]
+        );
+        // The Patient has no clinical date; leaves and versions are the records'.
+        assert_eq!(
+            (all[0].leaf, all[0].version, all[0].kind.as_str()),
+            (6, 1, "Immunization")
+        );
+        let only = TimelineFilter {
+            kinds: BTreeSet::from(["Condition".to_owned(), "Observation".to_owned()]),
+            from: Some(date!(2023 - 01 - 01)),
+            to: Some(date!(2024 - 01 - 01)),
+        };
+        let ids: Vec<_> = t.timeline(&only).into_iter().map(|i| i.id).collect();
+        assert_eq!(ids, vec!["c1", "o1"]);
+    }
+
+    #[test]
+    fn problem_list_keeps_active_confirmed_conditions() {
+        let t = resident(&records());
+        let p = t.problem_list();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].key, ResourceKey::new("Condition", "c1"));
+        assert_eq!(p[0].code.as_deref(), Some("I10"));
+        assert_eq!(p[0].display.as_deref(), Some("Essential hypertension"));
+        assert_eq!(p[0].leaf, 3);
+        assert_eq!(
+            p[0].onset.as_ref().map(|t| t.text.as_str()),
+            Some("2023-05-02")
+        );
+    }
+
+    #[test]
+    fn every_node_lists_the_leaves_behind_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ledger = crate::testutil::open_ledger(&dir);
+        for b in super::batches() {
+            crate::testutil::submit(&ledger, &b);
+        }
+        let tree = super::KnowledgeTree::rebuild(&ledger).expect("rebuild");
+        let a = tree.resident(&super::pseudonym_of(&tree, "pa")).expect("a");
+        let oa1 = ResourceKey::new("Observation", "oa1");
+        let versions: Vec<u64> = a
+            .resource(&oa1)
+            .expect("oa1")
+            .versions
+            .values()
+            .copied()
+            .collect();
+        assert_eq!(a.leaves(Node::Resource(&oa1)), versions);
+        // ea2 holds oa1 (both versions are behind it) and itself.
+        let ea2 = a.leaves(Node::Encounter("ea2"));
+        let ea2_leaf = a.encounter("ea2").expect("ea2").leaf;
+        let mut want = versions.clone();
+        want.push(ea2_leaf);
+        want.sort();
+        assert_eq!(ea2, want);
+        let oa2 = a
+            .resource(&ResourceKey::new("Observation", "oa2"))
+            .expect("oa2")
+            .leaf;
+        assert_eq!(a.leaves(Node::Unattached), vec![oa2]);
+        assert_eq!(
+            a.leaves(Node::Resident),
+            a.records.iter().copied().collect::<Vec<_>>()
+        );
+        assert!(a.leaves(Node::Encounter("nope")).is_empty());
+    }
 }

@@ -6,7 +6,7 @@ use crate::qc::params::ParamsError;
 /// An ICD-10 value set: entries `A00-B99` (3-character category range, inclusive), `Z39` (a
 /// category and its subcodes) or `Z32.1` (a code and its subcodes).
 #[derive(Debug, Clone)]
-pub(in crate::qc) struct IcdSet {
+pub(crate) struct IcdSet {
     entries: Vec<(String, String)>,
 }
 
@@ -19,7 +19,7 @@ fn icd_token(s: &str) -> bool {
 }
 
 impl IcdSet {
-    pub(in crate::qc) fn new(name: &'static str, entries: &[String]) -> Result<Self, ParamsError> {
+    pub(crate) fn new(name: &'static str, entries: &[String]) -> Result<Self, ParamsError> {
         let bad = |e: &str| ParamsError::BadValueSet {
             name,
             entry: e.to_owned(),
@@ -38,7 +38,7 @@ impl IcdSet {
         Ok(Self { entries })
     }
 
-    pub(in crate::qc) fn contains(&self, code: &str) -> bool {
+    pub(crate) fn contains(&self, code: &str) -> bool {
         let code = code.trim().to_ascii_uppercase();
         let Some(cat) = code.get(..3) else {
             return false;

@@ -19,7 +19,7 @@ mod programme;
 mod visits;
 
 pub use enrolment::{X04EnrolmentWithoutDiagnosis, X05DiagnosisWithoutEnrolment};
-pub(super) use icd::IcdSet;
+pub(crate) use icd::IcdSet;
 use icd::icd_in;
 pub use programme::{X03PregnancyAge, X12DeceasedOpenCare};
 pub use visits::{X08ClassificationContradicts, X10DuplicateFacts, X11ElderlyCheckComplete};
