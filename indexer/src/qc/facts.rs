@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use time::{Date, Duration, OffsetDateTime};
 
 use super::params::{Codes, Params};
-use crate::model::{CodeableConcept, Gender, Resource};
+use crate::model::{CodeableConcept, FhirTime, Gender, Resource};
 use crate::tree::ResidentTree;
 
 /// Demographics from the resident's Patient records. With several Patients (one per
@@ -58,6 +58,41 @@ pub fn add_months(day: Date, months: i32) -> Option<Date> {
     Date::from_calendar_date(year, month, day.day().min(last)).ok()
 }
 
+/// The first and last calendar day a FHIR time can denote, read from the text as written
+/// (its own UTC offset, not UTC): a visit at 07:00 +08:00 is on that day in the region even
+/// though it is the previous day in UTC, and "2024-03" may be any day of March.
+pub fn local_span(t: &FhirTime) -> (Date, Date) {
+    let fallback = (t.date(), t.date());
+    let text = t.text.as_str();
+    let num = |r: std::ops::Range<usize>| text.get(r).and_then(|s| s.parse::<i32>().ok());
+    let Some(year) = num(0..4) else {
+        return fallback;
+    };
+    let month = |m: i32| {
+        u8::try_from(m)
+            .ok()
+            .and_then(|m| time::Month::try_from(m).ok())
+    };
+    let span = match (num(5..7).and_then(month), num(8..10)) {
+        (None, _) => Date::from_calendar_date(year, time::Month::January, 1)
+            .ok()
+            .zip(Date::from_calendar_date(year, time::Month::December, 31).ok()),
+        (Some(m), None) => Date::from_calendar_date(year, m, 1)
+            .ok()
+            .zip(Date::from_calendar_date(year, m, time::util::days_in_month(m, year)).ok()),
+        (Some(m), Some(d)) => u8::try_from(d)
+            .ok()
+            .and_then(|d| Date::from_calendar_date(year, m, d).ok())
+            .map(|d| (d, d)),
+    };
+    span.unwrap_or(fallback)
+}
+
+/// The calendar day a FHIR time names as written (the first, for a partial date).
+pub fn local_day(t: &FhirTime) -> Date {
+    local_span(t).0
+}
+
 /// A programme enrolment (`EpisodeOfCare`).
 #[derive(Debug, Clone)]
 pub struct Episode {
@@ -91,6 +126,8 @@ pub struct Visit {
     pub status: Option<String>,
     pub start: Option<OffsetDateTime>,
     pub end: Option<OffsetDateTime>,
+    /// The calendar day of `start` as written, for rules that count in days.
+    pub day: Option<Date>,
     pub provider: Option<String>,
     /// Indices into [`Facts::observations`] of the observations naming this encounter.
     pub observations: Vec<usize>,
@@ -104,6 +141,8 @@ pub struct Obs {
     /// The LOINC code, else the local phs-observation code.
     pub code: Option<String>,
     pub at: Option<OffsetDateTime>,
+    /// The calendar day of `at` as written.
+    pub day: Option<Date>,
     pub value: Option<f64>,
     pub unit: Option<String>,
     pub value_code: Option<String>,
@@ -151,6 +190,8 @@ pub struct Dose {
     pub status: Option<String>,
     pub has_status_reason: bool,
     pub at: Option<OffsetDateTime>,
+    /// The calendar day of `at` as written.
+    pub day: Option<Date>,
     pub performer: Option<String>,
 }
 
@@ -307,6 +348,11 @@ impl Facts {
                         .as_ref()
                         .and_then(|p| p.end.as_ref())
                         .map(|t| t.start),
+                    day: e
+                        .period
+                        .as_ref()
+                        .and_then(|p| p.start.as_ref())
+                        .map(local_day),
                     provider: refid(&e.service_provider, "Organization"),
                     observations: Vec::new(),
                 }),
@@ -332,6 +378,7 @@ impl Facts {
                         id,
                         code,
                         at: o.effective.as_ref().map(|t| t.start),
+                        day: o.effective.as_ref().map(local_day),
                         value: o.value.as_ref().and_then(|q| q.value),
                         unit: o.value.as_ref().and_then(|q| q.unit.clone()),
                         value_code: o
@@ -373,6 +420,7 @@ impl Facts {
                     status: i.status.clone(),
                     has_status_reason: i.has_status_reason,
                     at: i.occurrence.as_ref().map(|t| t.start),
+                    day: i.occurrence.as_ref().map(local_day),
                     performer: i.performer.as_ref().and_then(|r| r.reference.clone()),
                 }),
                 Resource::Request(x) => f.requests.push(Req {

@@ -27,9 +27,22 @@ pub(super) fn finding(
     at: OffsetDateTime,
     message: String,
 ) -> Finding {
+    finding_with_severity(rule, rule.severity(), resident, evidence, at, message)
+}
+
+/// [`finding`] with its own severity, for a rule that reports a lesser problem (a W part of
+/// an E rule) besides its main one.
+pub(super) fn finding_with_severity(
+    rule: &dyn Rule,
+    severity: Severity,
+    resident: &ResidentTree,
+    evidence: Vec<u64>,
+    at: OffsetDateTime,
+    message: String,
+) -> Finding {
     Finding {
         rule_id: rule.id(),
-        severity: rule.severity(),
+        severity,
         resident: resident.pseudonym.clone(),
         evidence,
         at,
