@@ -158,6 +158,18 @@ pub struct ValueSets {
     pub female_only: Vec<String>,
     #[serde(rename = "DM-any")]
     pub dm_any: Vec<String>,
+    #[serde(rename = "HTN")]
+    pub htn: Vec<String>,
+    #[serde(rename = "T2D")]
+    pub t2d: Vec<String>,
+    #[serde(rename = "SMI")]
+    pub smi: Vec<String>,
+    /// The parts of VS-SMI that are a combination ("F06.x with G40"): a diagnosis in the first
+    /// entry qualifies only together with a diagnosis in the second.
+    #[serde(rename = "SMI-pairs")]
+    pub smi_pairs: Vec<[String; 2]>,
+    #[serde(rename = "TB")]
+    pub tb: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -306,8 +318,15 @@ impl Params {
             ("MALE-ONLY", &vs.male_only),
             ("FEMALE-ONLY", &vs.female_only),
             ("DM-any", &vs.dm_any),
+            ("HTN", &vs.htn),
+            ("T2D", &vs.t2d),
+            ("SMI", &vs.smi),
+            ("TB", &vs.tb),
         ] {
             super::cross::IcdSet::new(name, set)?;
+        }
+        for pair in &vs.smi_pairs {
+            super::cross::IcdSet::new("SMI-pairs", pair)?;
         }
         Ok(p)
     }

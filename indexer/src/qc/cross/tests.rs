@@ -56,6 +56,20 @@ fn value_sets_match_ranges_categories_and_subcodes() {
         Params::parse(&bad),
         Err(ParamsError::BadValueSet { name: "PREG", .. })
     ));
+    // The programme value sets are checked the same way, the SMI pairs entry by entry.
+    let bad = crate::qc::DEFAULT_PARAMS.replace("\"A15-A16\"", "\"A16-A15\"");
+    assert!(matches!(
+        Params::parse(&bad),
+        Err(ParamsError::BadValueSet { name: "TB", .. })
+    ));
+    let bad = crate::qc::DEFAULT_PARAMS.replace("[\"F06\", \"G40\"]", "[\"F06\", \"G4\"]");
+    assert!(matches!(
+        Params::parse(&bad),
+        Err(ParamsError::BadValueSet {
+            name: "SMI-pairs",
+            ..
+        })
+    ));
 }
 
 #[test]
