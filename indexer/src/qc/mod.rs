@@ -8,6 +8,7 @@ pub mod facts;
 mod field;
 mod params;
 mod record;
+mod temporal;
 
 use std::ops::Deref;
 
@@ -28,6 +29,7 @@ pub use params::{DEFAULT_PARAMS, Items, Params, ParamsError, Range, SHARED_SECTI
 pub use record::{
     R01BpPanelCoherent, R02StartBeforeEnd, R03BmiComputed, R04StatusCoherence, R05IdCardAgrees,
 };
+pub use temporal::{T11DoseInterval, T12VaccineOverdue};
 
 /// Rule level (DOMAIN.md §4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +129,8 @@ fn all_rules(params: &Params) -> Result<Vec<Box<dyn Rule>>, ParamsError> {
         Box::new(X06ProgrammeEligibility::new(params)),
         Box::new(X07AntidiabeticWithoutDiabetes::new(params)?),
         Box::new(X09ObservationEncounter::new(params)),
+        Box::new(T11DoseInterval::new(params)?),
+        Box::new(T12VaccineOverdue::new(params)?),
     ])
 }
 
