@@ -29,7 +29,10 @@ pub use params::{DEFAULT_PARAMS, Items, Params, ParamsError, Range, SHARED_SECTI
 pub use record::{
     R01BpPanelCoherent, R02StartBeforeEnd, R03BmiComputed, R04StatusCoherence, R05IdCardAgrees,
 };
-pub use temporal::{T11DoseInterval, T12VaccineOverdue};
+pub use temporal::{
+    T11DoseInterval, T12VaccineOverdue, T13AntenatalSchedule, T14PostpartumVisits,
+    T15PregnancyTimeline,
+};
 
 /// Rule level (DOMAIN.md §4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +134,9 @@ fn all_rules(params: &Params) -> Result<Vec<Box<dyn Rule>>, ParamsError> {
         Box::new(X09ObservationEncounter::new(params)),
         Box::new(T11DoseInterval::new(params)?),
         Box::new(T12VaccineOverdue::new(params)?),
+        Box::new(T13AntenatalSchedule::new(params)?),
+        Box::new(T14PostpartumVisits::new(params)?),
+        Box::new(T15PregnancyTimeline::new(params)?),
     ])
 }
 

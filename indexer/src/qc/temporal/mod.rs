@@ -3,13 +3,16 @@
 //! Every rule reads time from the evaluation instant `T` only: records dated after `T` are not
 //! yet known at `T`, and a requirement whose window is still open at `T` is not a finding.
 
+mod maternal;
+mod pregnancy;
 mod vaccine;
 
+pub use maternal::{T13AntenatalSchedule, T14PostpartumVisits, T15PregnancyTimeline};
 pub use vaccine::{T11DoseInterval, T12VaccineOverdue};
 
-use time::{Date, OffsetDateTime};
+use time::{Date, Duration, OffsetDateTime};
 
-use super::facts::Demographics;
+use super::facts::{Demographics, Visit};
 
 /// Days from `a` to `b` (negative when `b` is earlier).
 fn days(a: Date, b: Date) -> i64 {
@@ -27,10 +30,22 @@ fn months_text(m: i32) -> String {
     }
 }
 
+/// `day` + `n` days, saturating at the calendar's ends (which no clinical date reaches).
+fn plus(day: Date, n: i64) -> Date {
+    day.checked_add(Duration::days(n))
+        .unwrap_or(if n < 0 { Date::MIN } else { Date::MAX })
+}
+
 /// Whether the resident had died by `at`: a death date after `at` is not yet known at `at`;
 /// a death recorded without a date counts whenever it is evaluated.
 fn dead_by(d: &Demographics, at: OffsetDateTime) -> bool {
     d.death.map_or(d.deceased, |t| t <= at)
+}
+
+/// A visit that took place by `at`: finished, and dated no later than `at`. Planned or
+/// cancelled visits are not a service delivered.
+fn held(v: &Visit, at: OffsetDateTime) -> bool {
+    v.status.as_deref() == Some("finished") && v.start.is_some_and(|s| s <= at) && v.day.is_some()
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@ use serde_json::{Value, json};
 
 use crate::qc::Params;
 
+pub const PHS: &str = "https://healthledger.example/CodeSystem/phs-service";
+pub const LOINC: &str = "http://loinc.org";
 pub const VACCINES: &str = "urn:oid:2.16.156.10011.2.3.2";
 
 pub fn params() -> Params {
@@ -12,6 +14,41 @@ pub fn params() -> Params {
 
 pub fn patient(gender: &str, birth: &str) -> Value {
     json!({"resourceType": "Patient", "id": "p", "gender": gender, "birthDate": birth})
+}
+
+/// A finished encounter of phs-service `service` and class `class` on `start`.
+pub fn visit(id: &str, service: &str, class: &str, start: &str) -> Value {
+    json!({"resourceType": "Encounter", "id": id, "status": "finished",
+           "class": {"code": class},
+           "serviceType": {"coding": [{"system": PHS, "code": service}]},
+           "period": {"start": start, "end": start}, "subject": {"reference": "Patient/p"}})
+}
+
+pub fn episode(id: &str, programme: &str, start: &str, end: Option<&str>) -> Value {
+    let mut period = json!({"start": start});
+    if let Some(e) = end {
+        period["end"] = json!(e);
+    }
+    json!({"resourceType": "EpisodeOfCare", "id": id,
+           "status": if end.is_some() { "finished" } else { "active" },
+           "type": [{"coding": [{"system": PHS, "code": programme}]}],
+           "period": period, "patient": {"reference": "Patient/p"}})
+}
+
+/// A LOINC quantity observation.
+pub fn quantity(id: &str, code: &str, effective: &str, value: f64, unit: &str) -> Value {
+    json!({"resourceType": "Observation", "id": id, "status": "final",
+           "code": {"coding": [{"system": LOINC, "code": code}]},
+           "effectiveDateTime": effective, "subject": {"reference": "Patient/p"},
+           "valueQuantity": {"value": value, "code": unit}})
+}
+
+/// A LOINC observation whose value is a date (an LMP, an EDD).
+pub fn date_obs(id: &str, code: &str, effective: &str, value: &str) -> Value {
+    json!({"resourceType": "Observation", "id": id, "status": "final",
+           "code": {"coding": [{"system": LOINC, "code": code}]},
+           "effectiveDateTime": effective, "subject": {"reference": "Patient/p"},
+           "valueDateTime": value})
 }
 
 /// A completed dose `n` of `series` on `date`.
@@ -36,4 +73,10 @@ pub fn not_done(id: &str, series: &str, n: Option<u32>, date: &str, reason: bool
         v["statusReason"] = json!({"coding": [{"code": "MEDPREC"}]});
     }
     v
+}
+
+pub fn procedure(id: &str, code: &str, date: &str) -> Value {
+    json!({"resourceType": "Procedure", "id": id, "status": "completed",
+           "code": {"coding": [{"system": "http://snomed.info/sct", "code": code}]},
+           "performedDateTime": date, "subject": {"reference": "Patient/p"}})
 }
