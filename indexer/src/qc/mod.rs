@@ -31,7 +31,7 @@ pub use record::{
 };
 pub use temporal::{
     T11DoseInterval, T12VaccineOverdue, T13AntenatalSchedule, T14PostpartumVisits,
-    T15PregnancyTimeline,
+    T15PregnancyTimeline, T16SmiCadence, T17TbCaseManagement,
 };
 
 /// Rule level (DOMAIN.md §4.1).
@@ -137,6 +137,8 @@ fn all_rules(params: &Params) -> Result<Vec<Box<dyn Rule>>, ParamsError> {
         Box::new(T13AntenatalSchedule::new(params)?),
         Box::new(T14PostpartumVisits::new(params)?),
         Box::new(T15PregnancyTimeline::new(params)?),
+        Box::new(T16SmiCadence::new(params)?),
+        Box::new(T17TbCaseManagement::new(params)?),
     ])
 }
 

@@ -5,9 +5,11 @@
 
 mod maternal;
 mod pregnancy;
+mod smi_tb;
 mod vaccine;
 
 pub use maternal::{T13AntenatalSchedule, T14PostpartumVisits, T15PregnancyTimeline};
+pub use smi_tb::{T16SmiCadence, T17TbCaseManagement};
 pub use vaccine::{T11DoseInterval, T12VaccineOverdue};
 
 use time::{Date, Duration, OffsetDateTime};

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use crate::qc::Params;
 
 pub const PHS: &str = "https://healthledger.example/CodeSystem/phs-service";
+pub const PHS_OBS: &str = "https://healthledger.example/CodeSystem/phs-observation";
 pub const LOINC: &str = "http://loinc.org";
 pub const VACCINES: &str = "urn:oid:2.16.156.10011.2.3.2";
 
@@ -51,6 +52,15 @@ pub fn date_obs(id: &str, code: &str, effective: &str, value: &str) -> Value {
            "valueDateTime": value})
 }
 
+/// A phs-observation item recorded at encounter `enc`, with an integer value.
+pub fn item(id: &str, code: &str, enc: &str, effective: &str, value: i64) -> Value {
+    json!({"resourceType": "Observation", "id": id, "status": "final",
+           "code": {"coding": [{"system": PHS_OBS, "code": code}]},
+           "encounter": {"reference": format!("Encounter/{enc}")},
+           "effectiveDateTime": effective, "subject": {"reference": "Patient/p"},
+           "valueInteger": value})
+}
+
 /// A completed dose `n` of `series` on `date`.
 pub fn dose(id: &str, series: &str, n: u32, date: &str) -> Value {
     json!({"resourceType": "Immunization", "id": id, "status": "completed",
@@ -79,4 +89,19 @@ pub fn procedure(id: &str, code: &str, date: &str) -> Value {
     json!({"resourceType": "Procedure", "id": id, "status": "completed",
            "code": {"coding": [{"system": "http://snomed.info/sct", "code": code}]},
            "performedDateTime": date, "subject": {"reference": "Patient/p"}})
+}
+
+/// A Task coded `code` (phs-service), authored at `authored`.
+pub fn task(id: &str, code: &str, authored: &str) -> Value {
+    json!({"resourceType": "Task", "id": id, "status": "requested", "intent": "order",
+           "code": {"coding": [{"system": PHS, "code": code}]},
+           "authoredOn": authored, "for": {"reference": "Patient/p"}})
+}
+
+/// An observation coded `code` in phs-observation, with no value (an assessment done).
+pub fn assessment(id: &str, code: &str, effective: &str) -> Value {
+    json!({"resourceType": "Observation", "id": id, "status": "final",
+           "code": {"coding": [{"system": PHS_OBS, "code": code}]},
+           "effectiveDateTime": effective, "subject": {"reference": "Patient/p"},
+           "valueString": "done"})
 }
