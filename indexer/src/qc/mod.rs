@@ -31,7 +31,8 @@ pub use record::{
 };
 pub use temporal::{
     T11DoseInterval, T12VaccineOverdue, T13AntenatalSchedule, T14PostpartumVisits,
-    T15PregnancyTimeline, T16SmiCadence, T17TbCaseManagement,
+    T15PregnancyTimeline, T16SmiCadence, T17TbCaseManagement, T18DormantArchive,
+    T19ServiceBeforeDiagnosis,
 };
 
 /// Rule level (DOMAIN.md §4.1).
@@ -139,6 +140,8 @@ fn all_rules(params: &Params) -> Result<Vec<Box<dyn Rule>>, ParamsError> {
         Box::new(T15PregnancyTimeline::new(params)?),
         Box::new(T16SmiCadence::new(params)?),
         Box::new(T17TbCaseManagement::new(params)?),
+        Box::new(T18DormantArchive::new(params)?),
+        Box::new(T19ServiceBeforeDiagnosis::new(params)?),
     ])
 }
 

@@ -3,12 +3,16 @@
 //! Every rule reads time from the evaluation instant `T` only: records dated after `T` are not
 //! yet known at `T`, and a requirement whose window is still open at `T` is not a finding.
 
+mod dormant;
 mod maternal;
 mod pregnancy;
+mod programme;
 mod smi_tb;
 mod vaccine;
 
+pub use dormant::T18DormantArchive;
 pub use maternal::{T13AntenatalSchedule, T14PostpartumVisits, T15PregnancyTimeline};
+pub use programme::T19ServiceBeforeDiagnosis;
 pub use smi_tb::{T16SmiCadence, T17TbCaseManagement};
 pub use vaccine::{T11DoseInterval, T12VaccineOverdue};
 

@@ -7,6 +7,7 @@ use crate::qc::Params;
 pub const PHS: &str = "https://healthledger.example/CodeSystem/phs-service";
 pub const PHS_OBS: &str = "https://healthledger.example/CodeSystem/phs-observation";
 pub const LOINC: &str = "http://loinc.org";
+pub const ICD: &str = "http://hl7.org/fhir/sid/icd-10-cn";
 pub const VACCINES: &str = "urn:oid:2.16.156.10011.2.3.2";
 
 pub fn params() -> Params {
@@ -89,6 +90,16 @@ pub fn procedure(id: &str, code: &str, date: &str) -> Value {
     json!({"resourceType": "Procedure", "id": id, "status": "completed",
            "code": {"coding": [{"system": "http://snomed.info/sct", "code": code}]},
            "performedDateTime": date, "subject": {"reference": "Patient/p"}})
+}
+
+pub fn condition(id: &str, icd: &str, onset: Option<&str>, recorded: &str) -> Value {
+    let mut v = json!({"resourceType": "Condition", "id": id,
+           "code": {"coding": [{"system": ICD, "code": icd}]},
+           "recordedDate": recorded, "subject": {"reference": "Patient/p"}});
+    if let Some(o) = onset {
+        v["onsetDateTime"] = json!(o);
+    }
+    v
 }
 
 /// A Task coded `code` (phs-service), authored at `authored`.
