@@ -32,7 +32,7 @@ pub use record::{
 pub use temporal::{
     T11DoseInterval, T12VaccineOverdue, T13AntenatalSchedule, T14PostpartumVisits,
     T15PregnancyTimeline, T16SmiCadence, T17TbCaseManagement, T18DormantArchive,
-    T19ServiceBeforeDiagnosis,
+    T19ServiceBeforeDiagnosis, T20GrowthTrajectory,
 };
 
 /// Rule level (DOMAIN.md §4.1).
@@ -142,6 +142,7 @@ fn all_rules(params: &Params) -> Result<Vec<Box<dyn Rule>>, ParamsError> {
         Box::new(T17TbCaseManagement::new(params)?),
         Box::new(T18DormantArchive::new(params)?),
         Box::new(T19ServiceBeforeDiagnosis::new(params)?),
+        Box::new(T20GrowthTrajectory::new(params)?),
     ])
 }
 

@@ -4,6 +4,7 @@
 //! yet known at `T`, and a requirement whose window is still open at `T` is not a finding.
 
 mod dormant;
+mod growth;
 mod maternal;
 mod pregnancy;
 mod programme;
@@ -11,6 +12,7 @@ mod smi_tb;
 mod vaccine;
 
 pub use dormant::T18DormantArchive;
+pub use growth::T20GrowthTrajectory;
 pub use maternal::{T13AntenatalSchedule, T14PostpartumVisits, T15PregnancyTimeline};
 pub use programme::T19ServiceBeforeDiagnosis;
 pub use smi_tb::{T16SmiCadence, T17TbCaseManagement};
