@@ -30,9 +30,9 @@ pub use record::{
     R01BpPanelCoherent, R02StartBeforeEnd, R03BmiComputed, R04StatusCoherence, R05IdCardAgrees,
 };
 pub use temporal::{
-    T11DoseInterval, T12VaccineOverdue, T13AntenatalSchedule, T14PostpartumVisits,
-    T15PregnancyTimeline, T16SmiCadence, T17TbCaseManagement, T18DormantArchive,
-    T19ServiceBeforeDiagnosis, T20GrowthTrajectory,
+    I06LedgerIntegrity, T11DoseInterval, T12VaccineOverdue, T13AntenatalSchedule,
+    T14PostpartumVisits, T15PregnancyTimeline, T16SmiCadence, T17TbCaseManagement,
+    T18DormantArchive, T19ServiceBeforeDiagnosis, T20GrowthTrajectory,
 };
 
 /// Rule level (DOMAIN.md §4.1).
@@ -46,6 +46,8 @@ pub enum Level {
     X,
     /// Temporal within one resident.
     T,
+    /// Cross-institution.
+    I,
 }
 
 /// One rule failure for one resident.
@@ -143,6 +145,7 @@ fn all_rules(params: &Params) -> Result<Vec<Box<dyn Rule>>, ParamsError> {
         Box::new(T18DormantArchive::new(params)?),
         Box::new(T19ServiceBeforeDiagnosis::new(params)?),
         Box::new(T20GrowthTrajectory::new(params)?),
+        Box::new(I06LedgerIntegrity::new(params)?),
     ])
 }
 

@@ -5,6 +5,7 @@
 
 mod dormant;
 mod growth;
+mod integrity;
 mod maternal;
 mod pregnancy;
 mod programme;
@@ -13,6 +14,7 @@ mod vaccine;
 
 pub use dormant::T18DormantArchive;
 pub use growth::T20GrowthTrajectory;
+pub use integrity::I06LedgerIntegrity;
 pub use maternal::{T13AntenatalSchedule, T14PostpartumVisits, T15PregnancyTimeline};
 pub use programme::T19ServiceBeforeDiagnosis;
 pub use smi_tb::{T16SmiCadence, T17TbCaseManagement};
