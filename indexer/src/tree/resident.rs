@@ -48,8 +48,8 @@ impl Content {
         Self::read_checked(bytes, None).0
     }
 
-    /// [`Content::read`], and whether the bytes reproduce `content_sha256` (hex SHA-256 of
-    /// their RFC 8785 form, the ledger's content hash): `None` when there are no bytes or no
+    /// The content of a record, and whether its bytes reproduce `content_sha256` (hex SHA-256
+    /// of their RFC 8785 form, the ledger's content hash): `None` when there are no bytes or no
     /// hash to compare. The JSON is parsed once for both.
     pub(crate) fn read_checked(
         bytes: Option<&[u8]>,
