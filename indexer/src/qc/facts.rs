@@ -103,6 +103,9 @@ pub struct Episode {
     pub status: Option<String>,
     pub start: Option<OffsetDateTime>,
     pub end: Option<OffsetDateTime>,
+    /// The calendar days of `start` and `end` as written.
+    pub start_day: Option<Date>,
+    pub end_day: Option<Date>,
     /// Ids of the Conditions in `diagnosis[]`.
     pub diagnoses: Vec<String>,
     pub organization: Option<String>,
@@ -149,6 +152,8 @@ pub struct Obs {
     pub value_int: Option<i64>,
     pub value_bool: Option<bool>,
     pub value_time: Option<OffsetDateTime>,
+    /// The calendar day of `value_time` as written (an LMP, an EDD).
+    pub value_day: Option<Date>,
     /// (code, value) of each component with a value.
     pub components: Vec<(String, f64)>,
     pub encounter: Option<String>,
@@ -168,6 +173,9 @@ pub struct Diagnosis {
     pub onset: Option<OffsetDateTime>,
     pub recorded: Option<OffsetDateTime>,
     pub abatement: Option<OffsetDateTime>,
+    /// The calendar days of `onset` and `recorded` as written.
+    pub onset_day: Option<Date>,
+    pub recorded_day: Option<Date>,
 }
 
 impl Diagnosis {
@@ -235,6 +243,8 @@ pub struct Other {
     pub status: Option<String>,
     pub at: Option<OffsetDateTime>,
     pub end: Option<OffsetDateTime>,
+    /// The calendar day of `at` as written.
+    pub day: Option<Date>,
 }
 
 /// Everything above for one resident.
@@ -321,6 +331,16 @@ impl Facts {
                         .as_ref()
                         .and_then(|p| p.end.as_ref())
                         .map(|t| t.start),
+                    start_day: e
+                        .period
+                        .as_ref()
+                        .and_then(|p| p.start.as_ref())
+                        .map(local_day),
+                    end_day: e
+                        .period
+                        .as_ref()
+                        .and_then(|p| p.end.as_ref())
+                        .map(local_day),
                     diagnoses: e
                         .diagnoses
                         .iter()
@@ -389,6 +409,7 @@ impl Facts {
                         value_int: o.value_integer,
                         value_bool: o.value_boolean,
                         value_time: o.value_time.as_ref().map(|t| t.start),
+                        value_day: o.value_time.as_ref().map(local_day),
                         components,
                         encounter: refid(&o.encounter, "Encounter"),
                         performer: o.performers.first().and_then(|r| r.reference.clone()),
@@ -408,6 +429,8 @@ impl Facts {
                         onset: x.onset.as_ref().map(|t| t.start),
                         recorded: x.recorded_date.as_ref().map(|t| t.start),
                         abatement: x.abatement.as_ref().map(|t| t.start),
+                        onset_day: x.onset.as_ref().map(local_day),
+                        recorded_day: x.recorded_date.as_ref().map(local_day),
                     });
                 }
                 Resource::Immunization(i) => f.doses.push(Dose {
@@ -447,6 +470,7 @@ impl Facts {
                     status: x.status.clone(),
                     at: x.performed.as_ref().map(|t| t.start),
                     end: x.performed_end.as_ref().map(|t| t.start),
+                    day: x.performed.as_ref().map(local_day),
                 }),
                 Resource::Communication(x) => f.others.push(Other {
                     leaf,
@@ -456,6 +480,7 @@ impl Facts {
                     status: x.status.clone(),
                     at: x.sent.as_ref().map(|t| t.start),
                     end: None,
+                    day: x.sent.as_ref().map(local_day),
                 }),
                 Resource::CarePlan(x) => f.others.push(Other {
                     leaf,
@@ -473,6 +498,11 @@ impl Facts {
                         .as_ref()
                         .and_then(|p| p.end.as_ref())
                         .map(|t| t.start),
+                    day: x
+                        .period
+                        .as_ref()
+                        .and_then(|p| p.start.as_ref())
+                        .map(local_day),
                 }),
                 Resource::Patient(_) | Resource::Medication(_) | Resource::Other { .. } => {}
             }

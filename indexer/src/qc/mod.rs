@@ -35,9 +35,12 @@ pub use record::{
     R01BpPanelCoherent, R02StartBeforeEnd, R03BmiComputed, R04StatusCoherence, R05IdCardAgrees,
 };
 pub use temporal::{
-    T01EventBeforeBirth, T02EventAfterDeath, T03HtnFollowUpCadence, T04T2dFollowUpCadence,
-    T05GlycaemicGap, T06UncontrolledRevisit, T07ReferralContact, T08AnnualHealthCheck,
-    T09ChildCheckSchedule, T10VaccineMinimumAge,
+    I06LedgerIntegrity, T01EventBeforeBirth, T02EventAfterDeath, T03HtnFollowUpCadence,
+    T04T2dFollowUpCadence, T05GlycaemicGap, T06UncontrolledRevisit, T07ReferralContact,
+    T08AnnualHealthCheck, T09ChildCheckSchedule, T10VaccineMinimumAge, T11DoseInterval,
+    T12VaccineOverdue, T13AntenatalSchedule, T14PostpartumVisits, T15PregnancyTimeline,
+    T16SmiCadence, T17TbCaseManagement, T18DormantArchive, T19ServiceBeforeDiagnosis,
+    T20GrowthTrajectory,
 };
 
 /// Rule level (DOMAIN.md §4.1).
@@ -51,6 +54,8 @@ pub enum Level {
     X,
     /// Temporal within one resident.
     T,
+    /// Cross-institution.
+    I,
 }
 
 /// One rule failure for one resident.
@@ -155,6 +160,17 @@ fn all_rules(params: &Params) -> Result<Vec<Box<dyn Rule>>, ParamsError> {
         Box::new(T08AnnualHealthCheck::new(params)?),
         Box::new(T09ChildCheckSchedule::new(params)?),
         Box::new(T10VaccineMinimumAge::new(params)?),
+        Box::new(T11DoseInterval::new(params)?),
+        Box::new(T12VaccineOverdue::new(params)?),
+        Box::new(T13AntenatalSchedule::new(params)?),
+        Box::new(T14PostpartumVisits::new(params)?),
+        Box::new(T15PregnancyTimeline::new(params)?),
+        Box::new(T16SmiCadence::new(params)?),
+        Box::new(T17TbCaseManagement::new(params)?),
+        Box::new(T18DormantArchive::new(params)?),
+        Box::new(T19ServiceBeforeDiagnosis::new(params)?),
+        Box::new(T20GrowthTrajectory::new(params)?),
+        Box::new(I06LedgerIntegrity::new(params)?),
     ])
 }
 

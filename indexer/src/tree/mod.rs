@@ -136,7 +136,8 @@ impl KnowledgeTree {
         }
         self.size += 1;
         let key = ResourceKey::new(&envelope.kind, &envelope.id);
-        let content = Content::read(content);
+        let (content, hash_ok) = Content::read_checked(content, Some(&envelope.content_sha256));
+        let mismatch = hash_ok == Some(false);
         let owner = envelope.resident.clone();
         let recorded = OffsetDateTime::parse(&envelope.recorded, &Rfc3339).ok();
         let mut touched = Vec::new();
@@ -161,7 +162,17 @@ impl KnowledgeTree {
                     .residents
                     .entry(r.clone())
                     .or_insert_with(|| ResidentTree::new(&r));
-                tree.put(key, index, envelope.version, recorded, content, node.take());
+                tree.put(
+                    key.clone(),
+                    index,
+                    envelope.version,
+                    recorded,
+                    content,
+                    node.take(),
+                );
+                if mismatch {
+                    tree.mark_content_mismatch(&key, envelope.version);
+                }
                 touched.push(r);
             }
             None => {
@@ -171,6 +182,9 @@ impl KnowledgeTree {
                         .unwrap_or_else(|| ResourceNode::new(key, envelope.version, index))
                 });
                 n.add_version(envelope.version, index, recorded, content);
+                if mismatch {
+                    n.content_mismatch.insert(envelope.version);
+                }
             }
         }
         Ok(touched)

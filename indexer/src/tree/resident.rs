@@ -49,17 +49,40 @@ pub enum Content {
 }
 
 impl Content {
+    /// [`Content::read_checked`] without a hash, for trees built without envelopes (tests).
+    #[cfg(test)]
     pub(crate) fn read(bytes: Option<&[u8]>) -> Self {
+        Self::read_checked(bytes, None).0
+    }
+
+    /// The content of a record, and whether its bytes reproduce `content_sha256` (hex SHA-256
+    /// of their RFC 8785 form, the ledger's content hash): `None` when there are no bytes or no
+    /// hash to compare. The JSON is parsed once for both.
+    pub(crate) fn read_checked(
+        bytes: Option<&[u8]>,
+        content_sha256: Option<&str>,
+    ) -> (Self, Option<bool>) {
         let Some(bytes) = bytes else {
-            return Self::Erased;
+            return (Self::Erased, None);
         };
-        match serde_json::from_slice(bytes) {
+        let value: serde_json::Value = match serde_json::from_slice(bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                return (
+                    Self::Unreadable(e.to_string()),
+                    content_sha256.map(|_| false),
+                );
+            }
+        };
+        let matches = content_sha256.map(|h| {
+            hl_ledger::canonical::canonical_sha256(&value)
+                .is_ok_and(|d| hex::encode(d).eq_ignore_ascii_case(h))
+        });
+        let content = match Resource::parse(&value) {
+            Ok(r) => Self::Read(Box::new(r)),
             Err(e) => Self::Unreadable(e.to_string()),
-            Ok(v) => match Resource::parse(&v) {
-                Ok(r) => Self::Read(Box::new(r)),
-                Err(e) => Self::Unreadable(e.to_string()),
-            },
-        }
+        };
+        (content, matches)
     }
 
     pub fn resource(&self) -> Option<&Resource> {
@@ -83,6 +106,10 @@ pub struct ResourceNode {
     /// `None` when the envelope's time cannot be read. QC-F08 compares clinical dates with it.
     pub recorded: Option<OffsetDateTime>,
     pub content: Content,
+    /// Versions whose content, as the tree read it from the log, did not reproduce the
+    /// envelope's `content_sha256`. Kept for every version, not only the latest: a changed old
+    /// version is evidence even once superseded.
+    pub content_mismatch: BTreeSet<u32>,
 }
 
 impl ResourceNode {
@@ -94,6 +121,7 @@ impl ResourceNode {
             leaf,
             recorded: None,
             content: Content::Erased,
+            content_mismatch: BTreeSet::new(),
         }
     }
 
@@ -173,6 +201,13 @@ impl ResidentTree {
                 .or_insert_with(|| ResourceNode::new(key, version, leaf)),
         };
         node.add_version(version, leaf, recorded, content);
+    }
+
+    /// Marks `version` of `key` as not matching its content hash.
+    pub(crate) fn mark_content_mismatch(&mut self, key: &ResourceKey, version: u32) {
+        if let Some(n) = self.resources.get_mut(key) {
+            n.content_mismatch.insert(version);
+        }
     }
 
     /// Removes a resource whose newer version belongs to someone else; its records stay listed.

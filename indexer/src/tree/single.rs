@@ -32,14 +32,20 @@ impl ResidentTree {
                     reason: e.to_string(),
                 })?;
             let recorded = OffsetDateTime::parse(&envelope.recorded, &Rfc3339).ok();
+            let (content, hash_ok) =
+                Content::read_checked(rec.content.as_deref(), Some(&envelope.content_sha256));
+            let key = ResourceKey::new(&envelope.kind, &envelope.id);
             tree.put(
-                ResourceKey::new(&envelope.kind, &envelope.id),
+                key.clone(),
                 index,
                 envelope.version,
                 recorded,
-                Content::read(rec.content.as_deref()),
+                content,
                 None,
             );
+            if hash_ok == Some(false) {
+                tree.mark_content_mismatch(&key, envelope.version);
+            }
         }
         tree.reindex();
         Ok(tree)

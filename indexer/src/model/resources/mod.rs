@@ -341,7 +341,8 @@ pub struct Immunization {
     pub has_dose_number: bool,
     /// The first `protocolApplied` with a positive-integer `doseNumberPositiveInt`.
     pub dose_number: Option<u32>,
-    /// `protocolApplied[].series` of that entry.
+    /// `protocolApplied[].series` of that entry, else of the first entry naming a series: a
+    /// `not-done` record (a contraindication, a refusal) often names the series and no dose.
     pub series: Option<String>,
     /// `protocolApplied[].seriesDosesPositiveInt` of that entry.
     pub series_doses: Option<u32>,
@@ -376,6 +377,12 @@ impl Immunization {
                 .and_then(|n| u32::try_from(n).ok()),
             series: protocol
                 .and_then(|x| x.get("series"))
+                .or_else(|| {
+                    super::datatypes::opt_array(v, "protocolApplied", p)
+                        .ok()?
+                        .iter()
+                        .find_map(|x| x.get("series").filter(|s| s.is_string()))
+                })
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             series_doses: protocol
