@@ -6,6 +6,7 @@
 //! event can be rebuilt deterministically at any time and cite the leaf indices of their
 //! evidence.
 
+pub mod assess;
 pub mod events;
 pub mod identity;
 pub mod model;

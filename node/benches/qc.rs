@@ -119,7 +119,7 @@ fn main() -> anyhow::Result<()> {
     );
 
     // Incremental, as `healthledger node` runs it: a caught-up state, then bundles one by one.
-    let mut state = QcState::new(Engine::shipped()?);
+    let mut state = QcState::new(hl_indexer::assess::Assessor::shipped()?);
     state.refresh(&ledger, at)?;
     state.refresh(&ledger, at)?;
     let mut per_bundle = Vec::new();

@@ -285,6 +285,15 @@ pub enum QcCommand {
         #[command(flatten)]
         json: JsonArg,
     },
+    /// Current resident events: overdue follow-ups, danger signs awaiting referral, doses due.
+    Events {
+        #[arg(long)]
+        resident: Option<String>,
+        #[command(flatten)]
+        at: AtArg,
+        #[command(flatten)]
+        json: JsonArg,
+    },
     /// Precision and recall of every rule against a labels file of injected defects.
     Eval {
         /// `labels.jsonl` as `healthledger synth --defect-rate` writes it.
@@ -302,13 +311,25 @@ pub enum QcCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ResidentCommand {
-    /// A readable timeline with programme status, findings and completeness score.
-    Show {
-        /// Pseudonym, Patient/<id>, system|value, or an ID-card number.
-        resident: String,
-        #[command(flatten)]
-        at: AtArg,
-        #[command(flatten)]
-        json: JsonArg,
-    },
+    /// Programmes and what is due, completeness score, events, findings, problems, timeline.
+    Show(ResidentShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResidentShowArgs {
+    /// Pseudonym, Patient/<id>, system|value, or an ID-card number.
+    pub resident: String,
+    /// Only these kinds in the timeline (repeatable), e.g. --kind Observation.
+    #[arg(long)]
+    pub kind: Vec<String>,
+    /// Timeline from this day (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Timeline up to this day (YYYY-MM-DD).
+    #[arg(long)]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub at: AtArg,
+    #[command(flatten)]
+    pub json: JsonArg,
 }

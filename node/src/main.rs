@@ -69,10 +69,21 @@ fn run(cli: &Cli) -> Result<()> {
             let ledger = node.open_ledger()?;
             commands::qc::eval_labels(&ledger, &node.pseudonymizer()?, labels, *min, at, json)
         }
-        Command::Resident(ResidentCommand::Show { resident, at, json }) => {
+        Command::Resident(ResidentCommand::Show(a)) => {
             let node = Node::load(dir)?;
             let ledger = node.open_ledger()?;
-            commands::resident::show(&ledger, &node.pseudonymizer()?, resident, at, json)
+            commands::resident::show(&ledger, &node.pseudonymizer()?, a)
+        }
+        Command::Qc(QcCommand::Events { resident, at, json }) => {
+            let node = Node::load(dir)?;
+            let ledger = node.open_ledger()?;
+            commands::qc::events(
+                &ledger,
+                &node.pseudonymizer()?,
+                resident.as_deref(),
+                at,
+                json,
+            )
         }
         Command::Log(l) => {
             let node = Node::load(dir)?;

@@ -111,14 +111,45 @@ fn ingest_appends_a_summary_when_the_status_changes_and_commands_read_it() {
     let by_card = hl.json(&["resident", "show", MAN_B]);
     assert_eq!(by_card["resident"], by_patient["resident"]);
 
+    // The resident view carries the score with its reasons, the programmes and the timeline,
+    // filtered on request.
+    let score = &show["score"];
+    assert!(score["value"].as_u64().expect("score") <= 100, "{score}");
+    assert_eq!(score["modules"].as_array().expect("modules").len(), 5);
+    assert!(show["programmes"].is_array() && show["events"].is_array());
+    let only = hl.json(&["resident", "show", "Patient/pa", "--kind", "Condition"]);
+    let kinds: Vec<_> = only["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .map(|i| i["kind"].as_str().expect("kind").to_owned())
+        .collect();
+    assert_eq!(kinds, ["Condition"]);
+    let report = hl.json(&["qc", "report"]);
+    let bands = &report["completeness"]["bands"];
+    let total: u64 = ["A", "B", "C", "D"]
+        .iter()
+        .map(|b| bands[b].as_u64().expect("band"))
+        .sum();
+    assert_eq!(total, 2);
+    let events = hl.json(&["qc", "events", "--resident", "Patient/pa"]);
+    assert!(events["events"].is_array());
+
     let rules = hl.json(&["qc", "rules"]);
-    assert!(rules["rules"].as_array().expect("rules").len() >= 18);
+    let rules = rules["rules"].as_array().expect("rules");
+    assert!(rules.len() >= 45, "{}", rules.len());
+    let scenario = rules
+        .iter()
+        .filter(|r| r["level"] == "X" || r["level"] == "T")
+        .count();
+    assert!(scenario >= 32, "{scenario}");
 
     // Bad inputs: one line, non-zero exit.
     for args in [
         vec!["resident", "show", "nobody"],
         vec!["qc", "report", "--at", "yesterday"],
         vec!["qc", "eval", "--labels", "/nonexistent/labels.jsonl"],
+        vec!["resident", "show", "Patient/pa", "--from", "2024-13-01"],
     ] {
         let r = hl.run(&args);
         assert!(!r.ok, "{args:?} should fail");

@@ -143,12 +143,13 @@ pub fn run(ledger: &Ledger, input: &InputOptions, args: &crate::cli::IngestArgs)
             .filter_map(|o| o.result.as_ref().ok())
             .flat_map(|r| r.entries.iter().map(|e| e.index));
         let residents = crate::qc::residents_of(ledger, indices)?;
-        let engine = super::qc::engine()?;
+        let assessor = super::qc::assessor()?;
         Some(crate::qc::refresh_residents(
             ledger,
-            &engine,
+            &assessor,
             &residents,
             time::OffsetDateTime::now_utc(),
+            |_, _| {},
         )?)
     };
     let checkpoint = ledger.checkpoint()?;

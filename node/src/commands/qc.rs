@@ -3,7 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, Result};
+use hl_indexer::assess::{Assessment, Assessor};
 use hl_indexer::qc::{Engine, Finding, Severity};
+use hl_indexer::score::Score;
 use hl_indexer::tree::ResidentTree;
 use hl_ledger::Ledger;
 use hl_ledger::pseudonym::Pseudonymizer;
@@ -32,6 +34,10 @@ pub fn instant(at: &AtArg) -> Result<OffsetDateTime> {
 
 pub fn engine() -> Result<Engine> {
     Engine::shipped().context("loading the shipped QC parameters")
+}
+
+pub fn assessor() -> Result<hl_indexer::assess::Assessor> {
+    hl_indexer::assess::Assessor::shipped().context("loading the shipped QC parameters")
 }
 
 pub fn rules(j: &JsonArg) -> Result<()> {
@@ -71,24 +77,80 @@ pub fn finding_json(f: &Finding) -> serde_json::Value {
     })
 }
 
-/// Findings of every resident, or of one. Each resident's tree is read from the log on its
-/// own, so memory stays that of one resident.
-fn findings(
+/// Assesses every resident (or one), handing each assessment to `each`. Each resident's tree is
+/// read from the log on its own, so memory stays that of one resident.
+fn for_each(
     ledger: &Ledger,
-    engine: &Engine,
+    assessor: &Assessor,
     resident: Option<&str>,
     at: OffsetDateTime,
-) -> Result<(usize, Vec<Finding>)> {
+    mut each: impl FnMut(Assessment),
+) -> Result<usize> {
     let residents = match resident {
         Some(r) => vec![r.to_owned()],
         None => crate::qc::all_residents(ledger)?,
     };
-    let mut out = Vec::new();
     for r in &residents {
         let tree = ResidentTree::from_log(ledger, r)?;
-        out.extend(engine.evaluate(&tree, at));
+        each(assessor.assess(&tree, at));
     }
-    Ok((residents.len(), out))
+    Ok(residents.len())
+}
+
+/// Findings of every resident, or of one, and their scores.
+fn findings(
+    ledger: &Ledger,
+    assessor: &Assessor,
+    resident: Option<&str>,
+    at: OffsetDateTime,
+) -> Result<(usize, Vec<Finding>, Vec<Score>)> {
+    let (mut findings, mut scores) = (Vec::new(), Vec::new());
+    let n = for_each(ledger, assessor, resident, at, |a| {
+        findings.extend(a.findings);
+        scores.push(a.score);
+    })?;
+    Ok((n, findings, scores))
+}
+
+pub fn events(
+    ledger: &Ledger,
+    pseudonymizer: &Pseudonymizer,
+    resident: Option<&str>,
+    at: &AtArg,
+    j: &JsonArg,
+) -> Result<()> {
+    let assessor = assessor()?;
+    let at = instant(at)?;
+    let resident = resident
+        .map(|r| resolve::resident(ledger, pseudonymizer, r))
+        .transpose()?;
+    let mut all = Vec::new();
+    for_each(ledger, &assessor, resident.as_deref(), at, |a| {
+        all.extend(a.events)
+    })?;
+    all.sort_by(|a, b| (a.due, &a.resident).cmp(&(b.due, &b.resident)));
+    if j.json {
+        let list: Vec<_> = all
+            .iter()
+            .map(|e| {
+                json!({"resident": e.resident, "kind": format!("{:?}", e.kind),
+                       "programme": e.programme.map(|p| p.code()), "due": e.due.to_string(),
+                       "evidence": e.evidence, "message": e.message})
+            })
+            .collect();
+        return super::print_json(&json!({"at": at.format(&Rfc3339)?, "events": list}));
+    }
+    println!("{} events at {}", all.len(), at.format(&Rfc3339)?);
+    for e in &all {
+        println!(
+            "  {} {} {:?}: {}",
+            e.due,
+            &e.resident[..e.resident.len().min(12)],
+            e.kind,
+            e.message
+        );
+    }
+    Ok(())
 }
 
 pub fn report(
@@ -98,12 +160,13 @@ pub fn report(
     at: &AtArg,
     j: &JsonArg,
 ) -> Result<()> {
-    let engine = engine()?;
+    let assessor = assessor()?;
     let at = instant(at)?;
     let resident = resident
         .map(|r| resolve::resident(ledger, pseudonymizer, r))
         .transpose()?;
-    let (residents, findings) = findings(ledger, &engine, resident.as_deref(), at)?;
+    let (residents, findings, scores) = findings(ledger, &assessor, resident.as_deref(), at)?;
+    let summary = assessor.scorer.summary(&scores);
     let mut per_rule: BTreeMap<&str, (Severity, usize, BTreeSet<&str>)> = BTreeMap::new();
     for f in &findings {
         let e = per_rule
@@ -122,8 +185,14 @@ pub fn report(
         let list: Vec<_> = findings.iter().map(finding_json).collect();
         return super::print_json(&json!({
             "at": at.format(&Rfc3339)?,
-            "params_version": engine.params.version,
+            "params_version": assessor.engine.params.version,
             "residents": residents,
+            "completeness": {
+                "mean": summary.mean,
+                "incomplete_share": summary.incomplete_share,
+                "bands": summary.bands.iter().map(|(b, n)| (format!("{b:?}"), *n)).collect::<BTreeMap<_, _>>(),
+                "scores": scores.iter().map(|s| json!({"resident": s.resident, "score": s.value, "band": format!("{:?}", s.band)})).collect::<Vec<_>>(),
+            },
             "rules": rules,
             "findings": list,
         }));
@@ -132,6 +201,17 @@ pub fn report(
         "{residents} residents evaluated at {}, {} findings",
         at.format(&Rfc3339)?,
         findings.len()
+    );
+    println!(
+        "completeness: mean {:.1}; {:.1}% of archives under 60; bands {}",
+        summary.mean,
+        100.0 * summary.incomplete_share,
+        summary
+            .bands
+            .iter()
+            .map(|(b, n)| format!("{b:?} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     for (id, (sev, n, rs)) in &per_rule {
         println!("  {id} {sev:?}  {n} findings, {} residents", rs.len());
@@ -165,7 +245,7 @@ pub fn eval_labels(
     at: &AtArg,
     j: &JsonArg,
 ) -> Result<()> {
-    let engine = engine()?;
+    let assessor = assessor()?;
     let at = instant(at)?;
     let mut labels = BTreeSet::new();
     for l in eval::read_labels(labels_path)? {
@@ -173,7 +253,7 @@ pub fn eval_labels(
             .with_context(|| format!("label for Patient/{}", l.patient))?;
         labels.insert((r, l.rule));
     }
-    let (residents, findings) = findings(ledger, &engine, None, at)?;
+    let (residents, findings, _) = findings(ledger, &assessor, None, at)?;
     let scores = eval::score(&labels, &findings);
     if j.json {
         super::print_json(&json!({

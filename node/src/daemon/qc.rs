@@ -20,8 +20,10 @@ pub async fn run(
     if !node.config.qc.enabled {
         return Ok(());
     }
-    let engine = crate::commands::qc::engine()?;
-    let state = Arc::new(Mutex::new(QcState::new(engine)));
+    let mut state = QcState::new(crate::commands::qc::assessor()?);
+    // New resident events, as they arise; the API exposes the same stream.
+    let events = state.events.subscribe();
+    let state = Arc::new(Mutex::new(state));
     let poll = Duration::from_millis(node.config.inbox.poll_ms.max(10));
     let every = Duration::from_secs(node.config.qc.reevaluate_secs);
     let mut last_full = Instant::now();
@@ -53,6 +55,15 @@ pub async fn run(
             Ok(_) => {}
             // The log is the truth and the tree can always be rebuilt from it: report and retry.
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "QC evaluation failed"),
+        }
+        for e in events.try_iter() {
+            tracing::info!(
+                resident = %&e.resident[..e.resident.len().min(12)],
+                kind = ?e.kind,
+                due = %e.due,
+                "{}",
+                e.message
+            );
         }
         if full {
             last_full = Instant::now();

@@ -4,11 +4,12 @@
 pub mod eval;
 pub mod resolve;
 
-use anyhow::{Context, Result};
-use hl_indexer::qc::{Engine, Finding};
-use hl_indexer::summary::QcSummary;
 use std::collections::BTreeSet;
 
+use anyhow::{Context, Result};
+use hl_indexer::assess::{Assessment, Assessor};
+use hl_indexer::events::{Event, EventBus};
+use hl_indexer::summary::QcSummary;
 use hl_indexer::tree::ResidentTree;
 use hl_ledger::Ledger;
 use hl_ledger::input::Prepared;
@@ -41,27 +42,21 @@ pub fn last_summary(ledger: &Ledger, resident: &str) -> Result<Option<QcSummary>
     Ok(QcSummary::from_resource(&v).ok())
 }
 
-/// Evaluates one resident and returns its findings and the summary to append if its status
+/// Assesses one resident and returns the assessment and the summary to append if its status
 /// changed since the last summary in the log.
 pub fn evaluate_resident(
     ledger: &Ledger,
-    engine: &Engine,
+    assessor: &Assessor,
     tree: &ResidentTree,
     at: OffsetDateTime,
-) -> Result<(Vec<Finding>, Option<QcSummary>)> {
-    let findings = engine.evaluate(tree, at);
-    let summary = QcSummary::new(
-        &tree.pseudonym,
-        at,
-        &engine.params.version,
-        engine.rules.len(),
-        &findings,
-    );
+) -> Result<(Assessment, Option<QcSummary>)> {
+    let a = assessor.assess(tree, at);
+    let summary = assessor.summary(tree, &a, at);
     let changed = match last_summary(ledger, &tree.pseudonym)? {
         Some(prev) => !summary.same_status(&prev),
         None => true,
     };
-    Ok((findings, changed.then_some(summary)))
+    Ok((a, changed.then_some(summary)))
 }
 
 /// Appends `summaries` to the log in one submission (all or nothing).
@@ -83,21 +78,24 @@ pub fn append_summaries(ledger: &Ledger, summaries: &[QcSummary]) -> Result<usiz
     Ok(n)
 }
 
-/// Re-evaluates `residents` (hex pseudonyms), each read from the log on its own, and appends
-/// the changed summaries. What `healthledger ingest` runs after a file lands.
+/// Re-assesses `residents` (hex pseudonyms), each read from the log on its own, appends the
+/// changed summaries and hands each resident's events to `on_events`. What `healthledger
+/// ingest` runs after a file lands.
 pub fn refresh_residents(
     ledger: &Ledger,
-    engine: &Engine,
+    assessor: &Assessor,
     residents: &[String],
     at: OffsetDateTime,
+    mut on_events: impl FnMut(&str, Vec<Event>),
 ) -> Result<Refresh> {
     let mut out = Refresh::default();
     let mut changed = Vec::new();
     for r in residents {
         let tree = ResidentTree::from_log(ledger, r)?;
-        let (findings, summary) = evaluate_resident(ledger, engine, &tree, at)?;
+        let (a, summary) = evaluate_resident(ledger, assessor, &tree, at)?;
         out.evaluated += 1;
-        out.findings += findings.len();
+        out.findings += a.findings.len();
+        on_events(r, a.events);
         changed.extend(summary);
     }
     out.appended = append_summaries(ledger, &changed)?;
@@ -108,18 +106,21 @@ pub fn refresh_residents(
 /// exist. Each evaluation reads the resident's tree from the log ([`ResidentTree::from_log`]),
 /// so memory stays that of one resident however large the log grows.
 pub struct QcState {
-    pub engine: Engine,
+    pub assessor: Assessor,
     /// Records looked at so far.
     pub size: u64,
     pub residents: BTreeSet<String>,
+    /// Residents' current events; subscribers get the new ones as they arise.
+    pub events: EventBus,
 }
 
 impl QcState {
-    pub fn new(engine: Engine) -> Self {
+    pub fn new(assessor: Assessor) -> Self {
         Self {
-            engine,
+            assessor,
             size: 0,
             residents: BTreeSet::new(),
+            events: EventBus::new(),
         }
     }
 
@@ -162,18 +163,21 @@ impl QcState {
     }
 
     fn evaluate(
-        &self,
+        &mut self,
         ledger: &Ledger,
         residents: &[String],
         at: OffsetDateTime,
     ) -> Result<Refresh> {
-        refresh_residents(ledger, &self.engine, residents, at)
+        let bus = &mut self.events;
+        refresh_residents(ledger, &self.assessor, residents, at, |r, events| {
+            bus.publish(r, events);
+        })
     }
 }
 
 /// Every resident with a record in the log (one pass over the envelopes).
 pub fn all_residents(ledger: &Ledger) -> Result<Vec<String>> {
-    let mut state = QcState::new(Engine::shipped()?);
+    let mut state = QcState::new(Assessor::shipped()?);
     state.catch_up(ledger)?;
     Ok(state.residents.into_iter().collect())
 }
@@ -232,7 +236,8 @@ mod tests {
             "birthDate": "1980-01-01", "name": [{"family": "王"}],
             "identifier": [{"system": "urn:oid:2.16.156.10011.1.3", "value": "110105198001010016"}]});
         submit(&ledger, man);
-        let mut qc = QcState::new(Engine::shipped().expect("engine"));
+        let mut qc = QcState::new(Assessor::shipped().expect("assessor"));
+        let events = qc.events.subscribe();
         let first = qc.refresh(&ledger, at).expect("refresh");
         assert_eq!((first.evaluated, first.appended), (1, 1));
         // The summary itself touches nobody: nothing to re-evaluate.
@@ -256,6 +261,10 @@ mod tests {
             .expect("read")
             .expect("a summary");
         assert!(last.failing.iter().any(|f| f.rule == "QC-X01"));
+        assert!(last.score.is_some() && last.band.is_some());
+        // Subscribers hear each event once, when it first arises.
+        let heard: Vec<_> = events.try_iter().collect();
+        assert_eq!(heard.len(), qc.events.list(&resident).len());
         // A later instant, same data: still unchanged.
         let later = qc
             .reevaluate_all(&ledger, datetime!(2025-01-02 0:00 UTC))
