@@ -134,8 +134,9 @@ pub struct Periodic {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Chronic {
-    /// ICD-10 entries of the qualifying diagnoses (`I10-I13`, `E11`, `Z32.1`).
-    pub icd10: Vec<String>,
+    /// The `[value_sets]` set of the qualifying diagnoses (`HTN`): one list serves the QC
+    /// rules and the programme, ICD-10 and the accepted SNOMED CT codes alike.
+    pub value_set: String,
     /// Minimum age at the diagnosis date.
     pub min_age: Option<Span>,
     pub enrol_within: Span,
@@ -169,7 +170,8 @@ pub struct Revisit {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tb {
-    pub icd10: Vec<String>,
+    /// As [`Chronic::value_set`].
+    pub value_set: String,
     pub enrol_within: Span,
     pub first_visit: FirstVisit,
     /// The phases from the episode start, one after the other; the course ends with the last.

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use time::{Date, Duration, OffsetDateTime};
 
 use super::params::{Codes, Params};
+use super::valueset::ValueSet;
 use crate::model::{CodeableConcept, FhirTime, Gender, Resource};
 use crate::tree::ResidentTree;
 
@@ -165,9 +166,9 @@ pub struct Obs {
 pub struct Diagnosis {
     pub leaf: u64,
     pub id: String,
-    /// The ICD-10 codes (from the ICD-10 systems of the value sets), then any other codes.
-    pub icd10: Vec<String>,
-    pub other_codes: Vec<String>,
+    /// Every `(system, code)` of the diagnosis code; value sets say which count
+    /// ([`Diagnosis::code_in`]).
+    pub codes: Vec<(String, String)>,
     pub clinical_status: Option<String>,
     pub verification_status: Option<String>,
     pub onset: Option<OffsetDateTime>,
@@ -182,6 +183,11 @@ impl Diagnosis {
     /// Recorded date, else onset: when the diagnosis was known.
     pub fn known_at(&self) -> Option<OffsetDateTime> {
         self.recorded.or(self.onset)
+    }
+
+    /// The first code of the diagnosis in `set`, as a sentence shows it.
+    pub(crate) fn code_in(&self, set: &ValueSet) -> Option<String> {
+        set.find(self.codes.iter().map(|(s, c)| (s.as_str(), c.as_str())))
     }
 }
 
@@ -247,6 +253,13 @@ pub struct Other {
     pub day: Option<Date>,
 }
 
+impl Other {
+    /// The first code of the record in `set`, as a sentence shows it.
+    pub(crate) fn code_in(&self, set: &ValueSet) -> Option<String> {
+        set.find(self.code.iter().map(|(s, c)| (s.as_str(), c.as_str())))
+    }
+}
+
 /// Everything above for one resident.
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
@@ -284,7 +297,6 @@ impl Facts {
     pub fn new(resident: &ResidentTree, params: &Params) -> Self {
         let c = &params.codes;
         let phs = params.value_sets.phs_service.as_str();
-        let icd = &params.value_sets.icd10_systems;
         let mut f = Facts::default();
         let mut patients: Vec<_> = resident.patients().collect();
         patients.sort_by(|a, b| a.0.key.cmp(&b.0.key));
@@ -416,14 +428,10 @@ impl Facts {
                     });
                 }
                 Resource::Condition(x) => {
-                    let all = codes(x.code.as_ref());
-                    let (icd10, other): (Vec<_>, Vec<_>) =
-                        all.into_iter().partition(|(s, _)| icd.contains(s));
                     f.diagnoses.push(Diagnosis {
                         leaf,
                         id,
-                        icd10: icd10.into_iter().map(|(_, c)| c).collect(),
-                        other_codes: other.into_iter().map(|(_, c)| c).collect(),
+                        codes: codes(x.code.as_ref()),
                         clinical_status: x.clinical_status.clone(),
                         verification_status: x.verification_status.clone(),
                         onset: x.onset.as_ref().map(|t| t.start),

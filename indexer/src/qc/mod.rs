@@ -9,6 +9,7 @@ mod field;
 mod params;
 mod record;
 mod temporal;
+mod valueset;
 
 use std::ops::Deref;
 
@@ -16,7 +17,6 @@ use time::OffsetDateTime;
 
 use crate::tree::ResidentTree;
 
-pub(crate) use cross::IcdSet;
 pub use cross::{
     X01PregnancyMale, X02SexSpecificDiagnosis, X03PregnancyAge, X04EnrolmentWithoutDiagnosis,
     X05DiagnosisWithoutEnrolment, X06ProgrammeEligibility, X07AntidiabeticWithoutDiabetes,
@@ -42,6 +42,7 @@ pub use temporal::{
     T16SmiCadence, T17TbCaseManagement, T18DormantArchive, T19ServiceBeforeDiagnosis,
     T20GrowthTrajectory,
 };
+pub(crate) use valueset::ValueSet;
 
 /// Rule level (DOMAIN.md §4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
