@@ -1,7 +1,9 @@
 //! The facts of one resident that scenario rules share, read once per evaluation: the
 //! resident's demographics, programme episodes, visits, observations, diagnoses, vaccine doses
 //! and requests, each with the leaf index of its record, and the valid follow-ups (VFU) of
-//! each programme. Only counted records are here (DOMAIN.md §4.1 exclusion applied).
+//! each programme. Only counted records are here (DOMAIN.md §4.1 exclusion applied). What a
+//! record leaves out that an accepted international code says (a visit's service, a dose's
+//! series and number) is filled in here, by `equiv`, so every rule reads it alike.
 
 use std::collections::BTreeMap;
 
@@ -124,8 +126,11 @@ impl Episode {
 pub struct Visit {
     pub leaf: u64,
     pub id: String,
-    /// phs-service code (HTN-FU, CHILD-HC, ANC-1…).
+    /// phs-service code (HTN-FU, CHILD-HC, ANC-1…): the `serviceType`, else the equivalent of
+    /// the encounter type (`[equivalents]`).
     pub service: Option<String>,
+    /// Every `(system, code)` of `Encounter.type`.
+    pub types: Vec<(String, String)>,
     pub class: Option<String>,
     pub status: Option<String>,
     pub start: Option<OffsetDateTime>,
@@ -368,6 +373,7 @@ impl Facts {
                         .as_ref()
                         .and_then(|s| s.code_in(phs))
                         .map(str::to_owned),
+                    types: e.types.iter().flat_map(|t| codes(Some(t))).collect(),
                     class: e.class.clone(),
                     status: e.status.clone(),
                     start: e
@@ -518,6 +524,7 @@ impl Facts {
         f.visits.sort_by_key(|v| (sort_key(v.start), v.leaf));
         f.observations.sort_by_key(|o| (sort_key(o.at), o.leaf));
         f.doses.sort_by_key(|d| (sort_key(d.at), d.leaf));
+        super::equiv::apply(&mut f, params);
         let by_id: BTreeMap<&str, usize> = f
             .visits
             .iter()

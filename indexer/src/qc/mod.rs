@@ -4,10 +4,13 @@
 //! and evaluating it after a rebuild give the same findings.
 
 mod cross;
+mod equiv;
 pub mod facts;
 mod field;
 mod params;
 mod record;
+#[cfg(test)]
+mod synthea_tests;
 mod temporal;
 mod valueset;
 
@@ -23,6 +26,7 @@ pub use cross::{
     X08ClassificationContradicts, X09ObservationEncounter, X10DuplicateFacts,
     X11ElderlyCheckComplete, X12DeceasedOpenCare,
 };
+pub use equiv::{EncounterEquivalent, Equivalents};
 pub use facts::Facts;
 pub use field::{
     F01IdCardValid, F02ArchiveNumber, F03CoreDemographics, F04RequiredElements,

@@ -91,6 +91,7 @@ pub struct Params {
     pub x09: X09,
     pub codes: Codes,
     pub vfu: Vfu,
+    pub equivalents: super::equiv::Equivalents,
     /// `value_sets.DELIVERY`, compiled once by [`Params::parse`] for every resident's facts.
     #[serde(skip)]
     pub(crate) delivery: ValueSet,
@@ -375,6 +376,7 @@ impl Params {
         let mut p: Self = toml::from_str(text)?;
         p.min_birth_date()?;
         p.items()?;
+        p.equivalents.check()?;
         for (name, entries) in p.value_sets.all() {
             p.value_sets.build(name, entries)?;
         }

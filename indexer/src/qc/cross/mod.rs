@@ -4,6 +4,8 @@
 //! `enrolment`, pregnancy age and care after death (X03, X12) in `programme`, and what a visit
 //! records (X08, X10, X11) in `visits`.
 
+use std::collections::BTreeMap;
+
 use time::{Date, Duration, OffsetDateTime};
 
 use super::facts::Facts;
@@ -11,7 +13,7 @@ use super::field::{finding, loinc_codes};
 use super::params::{AgeLimit, Params, ParamsError, Severity, ValueSets};
 use super::valueset::ValueSet;
 use super::{Finding, Level, ResidentView, Rule};
-use crate::model::{Encounter, Gender, Patient, Resource};
+use crate::model::{Gender, Patient, Resource};
 use crate::tree::{ResidentTree, ResourceNode};
 
 mod enrolment;
@@ -22,8 +24,14 @@ pub use enrolment::{X04EnrolmentWithoutDiagnosis, X05DiagnosisWithoutEnrolment};
 pub use programme::{X03PregnancyAge, X12DeceasedOpenCare};
 pub use visits::{X08ClassificationContradicts, X10DuplicateFacts, X11ElderlyCheckComplete};
 
-fn service_code<'a>(e: &'a Encounter, system: &str) -> Option<&'a str> {
-    e.service_type.as_ref()?.code_in(system)
+/// The phs-service of each counted encounter, by leaf: its `serviceType`, else the equivalent
+/// of its type (read once, in the facts).
+fn services(facts: &Facts) -> BTreeMap<u64, &str> {
+    facts
+        .visits
+        .iter()
+        .filter_map(|v| Some((v.leaf, v.service.as_deref()?)))
+        .collect()
 }
 
 fn starts_with_any(code: &str, prefixes: &[String]) -> bool {
@@ -118,7 +126,7 @@ impl X01PregnancyMale {
         })
     }
 
-    fn pregnancy_data(&self, r: &Resource) -> Option<String> {
+    fn pregnancy_data(&self, r: &Resource, service: Option<&str>) -> Option<String> {
         match r {
             Resource::Condition(c) => self.preg.find_concept(c.code.as_ref()).map(|code| {
                 format!(
@@ -126,7 +134,7 @@ impl X01PregnancyMale {
                     on(c.recorded_date.as_ref().or(c.onset.as_ref()))
                 )
             }),
-            Resource::Encounter(e) => service_code(e, &self.service_system)
+            Resource::Encounter(e) => service
                 .filter(|s| starts_with_any(s, &self.service_prefixes))
                 .map(|s| {
                     format!(
@@ -173,9 +181,10 @@ impl Rule for X01PregnancyMale {
     }
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
+        let services = services(&resident.facts);
         for (pn, _) in patients_of(resident, Gender::Male) {
             for (n, r) in counted(resident) {
-                if let Some(what) = self.pregnancy_data(r) {
+                if let Some(what) = self.pregnancy_data(r, services.get(&n.leaf).copied()) {
                     out.push(finding(
                         self,
                         resident,
@@ -310,13 +319,14 @@ impl Rule for X06ProgrammeEligibility {
     }
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
+        let services = services(&resident.facts);
         for (pn, p) in resident.patients() {
             for (n, r) in counted(resident) {
                 // The same limits apply to a visit's service and a programme's type: both are
                 // phs-service codes, and they never share a code.
                 let (service, period, what) = match r {
                     Resource::Encounter(e) => {
-                        let Some(s) = service_code(e, &self.service_system) else {
+                        let Some(s) = services.get(&n.leaf).copied() else {
                             continue;
                         };
                         (s, e.period.as_ref(), format!("{s} visit"))
