@@ -193,17 +193,25 @@ fn x02_checks_icd10_coded_procedures() {
         ),
         vec![]
     );
-    // A procedure coded only outside ICD-10 is not mapped to sex.
-    assert_eq!(
+    // A procedure coded only outside the value sets is not mapped to sex (90470006 is a
+    // prostatectomy not listed); a listed SNOMED CT procedure is.
+    let sct = "http://snomed.info/sct";
+    let on = |sex: &str, code: &str| {
         rule.check(
-            &resident(&[
-                patient("female", "1950-01-01"),
-                procedure("http://snomed.info/sct", "90470006")
-            ]),
-            T
-        ),
-        vec![]
+            &resident(&[patient(sex, "1950-01-01"), procedure(sct, code)]),
+            T,
+        )
+    };
+    assert_eq!(on("female", "90470006"), vec![]);
+    let f = on("female", "22523008");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        f[0].message.contains("a procedure coded SNOMED 22523008"),
+        "{}",
+        f[0].message
     );
+    assert_eq!(on("male", "287664005").len(), 1, "tubal ligation on a man");
+    assert_eq!(on("female", "287664005"), vec![]);
 }
 
 #[test]
