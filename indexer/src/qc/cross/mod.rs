@@ -102,8 +102,8 @@ fn age_months(birth: Date, day: Date) -> i32 {
 }
 
 /// QC-X01: no pregnancy data (a VS-PREG diagnosis, a pregnancy care enrolment, an antenatal or
-/// postnatal visit, an EDD or gestational age) for a male resident. Evidence: the Patient and
-/// the pregnancy record.
+/// postnatal visit by its service as the facts read it, an EDD or gestational age) for a male
+/// resident. Evidence: the Patient and the pregnancy record.
 pub struct X01PregnancyMale {
     severity: Severity,
     preg: ValueSet,
@@ -267,8 +267,10 @@ impl Rule for X02SexSpecificDiagnosis {
 
 /// QC-X06: the resident's age at each phs-service encounter, and at the start of each programme
 /// enrolment (HTN/T2D ≥35, ELDER ≥65), meets the code's limits, and pregnancy care (visits and
-/// the PREG programme) is for a woman. A male resident with pregnancy care is QC-X01's finding
-/// and not repeated here. Evidence: the Patient and the Encounter or EpisodeOfCare.
+/// the PREG programme) is for a woman. A visit's service is its `serviceType`, else the
+/// equivalent of its type, as the facts read it. A male resident with pregnancy care is
+/// QC-X01's finding and not repeated here. Evidence: the Patient and the Encounter or
+/// EpisodeOfCare.
 pub struct X06ProgrammeEligibility {
     severity: Severity,
     service_system: String,

@@ -25,7 +25,7 @@ const DELIVERY_AFTER_END: i64 = 14;
 /// LMP = EDD − 280 d (Naegele).
 pub(super) const EDD_DAYS: i64 = 280;
 
-/// The codes the pregnancy rules read, from `[codes]` and `[items]`.
+/// The codes the pregnancy rules read, from `[codes]`, `[items]` and `value_sets.DELIVERY`.
 pub(super) struct PregnancyCodes {
     lmp: String,
     edd: String,
