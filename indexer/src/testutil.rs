@@ -80,3 +80,24 @@ impl<R: crate::qc::Rule> Check for R {
         self.evaluate(&crate::qc::ResidentView::new(t, &params), at)
     }
 }
+
+/// The tree of the shared Synthea bundles `files` (paths under `shared/data/fhir/`), each
+/// submitted to a fresh log and the tree rebuilt from it, as a node would read them.
+pub fn synthea_tree(files: &[&str]) -> crate::tree::KnowledgeTree {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ledger = open_ledger(&dir);
+    let opts = InputOptions {
+        max_bytes: 1 << 24,
+        pseudonymizer: Pseudonymizer::new([2; 32], default_resident_systems(), ORIGIN.into()),
+    };
+    for file in files {
+        let path = format!(
+            "{}/../../shared/data/fhir/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let bytes = std::fs::read(&path).expect("shared Synthea bundle");
+        let prepared = opts.prepare("synthea", &bytes).expect("valid bundle");
+        ledger.submit(prepared).expect("submitted");
+    }
+    crate::tree::KnowledgeTree::rebuild(&ledger).expect("rebuild")
+}

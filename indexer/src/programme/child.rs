@@ -34,12 +34,6 @@ pub(super) fn child(ctx: &Ctx<'_>) -> Option<Built> {
     })
 }
 
-fn series_is(d: &Dose, series: &str) -> bool {
-    d.series
-        .as_deref()
-        .is_some_and(|s| s.trim().eq_ignore_ascii_case(series))
-}
-
 fn dose_hit(d: &Dose) -> Option<Hit> {
     let at = d.at?;
     Some(Hit {
@@ -103,7 +97,12 @@ pub(super) fn immunization(ctx: &Ctx<'_>) -> Option<Built> {
         }
         let of_dose: Vec<&&Dose> = doses
             .iter()
-            .filter(|d| series_is(d, &spec.series) && d.dose_number == Some(spec.dose))
+            .filter(|d| {
+                d.series
+                    .as_deref()
+                    .zip(d.dose_number)
+                    .is_some_and(|(s, n)| spec.accepts(s, n))
+            })
             .collect();
         let given: Vec<Hit> = of_dose
             .iter()

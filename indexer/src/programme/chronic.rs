@@ -8,14 +8,14 @@ use time::Date;
 use super::config::{Chronic, Revisit};
 use super::schedule::{Ctx, Due, Fit, Hit};
 use super::{Built, Class, Obligation, Programme, ProgrammeState, Status};
-use crate::qc::IcdSet;
+use crate::qc::ValueSet;
 use crate::qc::facts::FollowUp;
 
 pub(super) fn chronic(
     ctx: &Ctx<'_>,
     programme: Programme,
     cfg: &Chronic,
-    set: &IcdSet,
+    set: &ValueSet,
 ) -> Option<Built> {
     let code = programme.code();
     let dx = ctx.qualifying(set, cfg.min_age);

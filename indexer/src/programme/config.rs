@@ -134,8 +134,9 @@ pub struct Periodic {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Chronic {
-    /// ICD-10 entries of the qualifying diagnoses (`I10-I13`, `E11`, `Z32.1`).
-    pub icd10: Vec<String>,
+    /// The `[value_sets]` set of the qualifying diagnoses (`HTN`): one list serves the QC
+    /// rules and the programme, ICD-10 and the accepted SNOMED CT codes alike.
+    pub value_set: String,
     /// Minimum age at the diagnosis date.
     pub min_age: Option<Span>,
     pub enrol_within: Span,
@@ -169,7 +170,8 @@ pub struct Revisit {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tb {
-    pub icd10: Vec<String>,
+    /// As [`Chronic::value_set`].
+    pub value_set: String,
     pub enrol_within: Span,
     pub first_visit: FirstVisit,
     /// The phases from the episode start, one after the other; the course ends with the last.
@@ -274,6 +276,30 @@ pub struct DoseSpec {
     pub dose: u32,
     pub from: Span,
     pub to: Span,
+    /// Other doses, written `Series-n`, that meet it: the same dose under another series name
+    /// (polio numbered across IPV and bOPV as `Polio`) or of the alternative vaccine.
+    #[serde(default, rename = "or")]
+    pub alternatives: Vec<String>,
+}
+
+/// `Series-n` as series and dose number.
+fn dose_ref(s: &str) -> Option<(&str, u32)> {
+    let (series, n) = s.rsplit_once('-')?;
+    let n = n.parse().ok().filter(|n| *n > 0)?;
+    (!series.is_empty()).then_some((series, n))
+}
+
+impl DoseSpec {
+    /// Whether dose `number` of `series` (case-insensitive) is this dose or an alternative.
+    pub fn accepts(&self, series: &str, number: u32) -> bool {
+        let is = |s: &str, n: u32| n == number && s.eq_ignore_ascii_case(series.trim());
+        is(&self.series, self.dose)
+            || self
+                .alternatives
+                .iter()
+                .filter_map(|a| dose_ref(a))
+                .any(|(s, n)| is(s, n))
+    }
 }
 
 impl ProgrammeParams {
@@ -296,6 +322,10 @@ impl ProgrammeParams {
         );
         if let Some((name, _)) = periods.iter().find(|(_, s)| s.is_zero() || s.days < 0) {
             return Err(format!("{name}: a period must be longer than zero"));
+        }
+        let alternatives = self.imm.doses.iter().flat_map(|d| &d.alternatives);
+        if let Some(bad) = alternatives.clone().find(|a| dose_ref(a).is_none()) {
+            return Err(format!("IMM: {bad:?} is not a dose written Series-n"));
         }
         let windows = self
             .child

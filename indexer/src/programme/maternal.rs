@@ -6,7 +6,7 @@ use time::Date;
 use super::schedule::Ctx;
 use super::{Built, Programme, ProgrammeState};
 use crate::model::Gender;
-use crate::qc::IcdSet;
+use crate::qc::ValueSet;
 
 /// The pregnancy the obligations follow: its start and the leaf it was read from.
 fn pregnancy_start(ctx: &Ctx<'_>, reference: Date) -> Option<(Date, u64)> {
@@ -34,26 +34,21 @@ fn pregnancy_start(ctx: &Ctx<'_>, reference: Date) -> Option<(Date, u64)> {
 fn delivery(
     ctx: &Ctx<'_>,
     start: Date,
-    set: &IcdSet,
+    set: &ValueSet,
     episode_end: Option<Date>,
 ) -> Option<(Date, Option<u64>)> {
-    let items = &ctx.s.items;
     let by_procedure = ctx
         .facts
         .others
         .iter()
         .filter(|x| x.kind == "Procedure")
-        .filter(|x| {
-            x.code
-                .iter()
-                .any(|(_, c)| items.delivery_procedures.contains(c))
-        })
+        .filter(|x| x.code_in(set).is_some())
         .filter_map(|x| Some((x.at?, x.leaf)));
     let by_diagnosis = ctx
         .facts
         .diagnoses
         .iter()
-        .filter(|d| d.icd10.iter().any(|c| set.contains(c)))
+        .filter(|d| d.code_in(set).is_some())
         .filter_map(|d| Some((d.onset.or(d.recorded)?, d.leaf)));
     by_procedure
         .chain(by_diagnosis)
@@ -63,7 +58,7 @@ fn delivery(
         .or_else(|| episode_end.filter(|e| *e >= start).map(|e| (e, None)))
 }
 
-pub(super) fn pregnancy(ctx: &Ctx<'_>, preg: &IcdSet, delivered: &IcdSet) -> Option<Built> {
+pub(super) fn pregnancy(ctx: &Ctx<'_>, preg: &ValueSet, delivered: &ValueSet) -> Option<Built> {
     if ctx.facts.demographics.gender == Some(Gender::Male) {
         return None;
     }

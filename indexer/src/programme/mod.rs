@@ -17,7 +17,7 @@ mod tb;
 use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
-use crate::qc::{Codes, IcdSet, Items, Params, ParamsError, ResidentView};
+use crate::qc::{Codes, Items, Params, ParamsError, ResidentView, ValueSet};
 pub use config::{ProgrammeParams, Span};
 
 /// A public-health programme (phs-service programme code), plus IMM, the children's
@@ -176,12 +176,12 @@ pub struct Schedules {
     codes: Codes,
     items: Items,
     vfu_classes: Vec<String>,
-    htn: IcdSet,
-    t2d: IcdSet,
-    smi: IcdSet,
-    tb: IcdSet,
-    preg: IcdSet,
-    delivery: IcdSet,
+    htn: ValueSet,
+    t2d: ValueSet,
+    smi: ValueSet,
+    tb: ValueSet,
+    preg: ValueSet,
+    delivery: ValueSet,
 }
 
 fn bad(reason: String) -> ParamsError {
@@ -197,13 +197,14 @@ impl Schedules {
         let p: ProgrammeParams = params.section("programmes")?;
         p.check().map_err(bad)?;
         let items = params.items()?;
+        let vs = &params.value_sets;
         Ok(Self {
-            htn: IcdSet::new("HTN", &p.htn.icd10)?,
-            t2d: IcdSet::new("T2D", &p.t2d.icd10)?,
-            smi: IcdSet::new("SMI", &p.smi.icd10)?,
-            tb: IcdSet::new("TB", &p.tb.icd10)?,
-            preg: IcdSet::new("PREG", &params.value_sets.preg)?,
-            delivery: IcdSet::new("items.delivery_icd10", &items.delivery_icd10)?,
+            htn: vs.set("programmes", &p.htn.value_set)?,
+            t2d: vs.set("programmes", &p.t2d.value_set)?,
+            smi: vs.set("programmes", &p.smi.value_set)?,
+            tb: vs.set("programmes", &p.tb.value_set)?,
+            preg: vs.set("programmes", "PREG")?,
+            delivery: params.delivery.clone(),
             params: p,
             codes: params.codes.clone(),
             items,

@@ -7,7 +7,7 @@ use time::{Date, Duration, OffsetDateTime};
 
 use super::config::{Group, Periodic, Span};
 use super::{Class, Enrolment, Obligation, Schedules, State, Status};
-use crate::qc::IcdSet;
+use crate::qc::ValueSet;
 use crate::qc::facts::{Diagnosis, Episode, Facts};
 
 /// A record that can meet an obligation: its date and its leaves (the main record first).
@@ -344,13 +344,13 @@ impl<'a> Ctx<'a> {
 
     /// The earliest counted diagnosis in `set` in a qualifying clinical status, known by `T`,
     /// made at or after `min_age` (an unknown birth date does not disqualify).
-    pub fn qualifying(&self, set: &IcdSet, min_age: Option<Span>) -> Option<&'a Diagnosis> {
+    pub fn qualifying(&self, set: &ValueSet, min_age: Option<Span>) -> Option<&'a Diagnosis> {
         let statuses = &self.s.params.qualifying_statuses;
         let birth = self.facts.demographics.birth;
         self.facts
             .diagnoses
             .iter()
-            .filter(|d| d.icd10.iter().any(|c| set.contains(c)))
+            .filter(|d| d.code_in(set).is_some())
             .filter(|d| {
                 d.clinical_status
                     .as_ref()

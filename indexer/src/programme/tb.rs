@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 
 use super::schedule::{Ctx, Due, Fit};
 use super::{Built, Class, Programme, ProgrammeState, Status};
-use crate::qc::IcdSet;
+use crate::qc::ValueSet;
 
-pub(super) fn tb(ctx: &Ctx<'_>, set: &IcdSet) -> Option<Built> {
+pub(super) fn tb(ctx: &Ctx<'_>, set: &ValueSet) -> Option<Built> {
     let cfg = &ctx.s.params.tb;
     let code = Programme::Tb.code();
     let dx = ctx.qualifying(set, None);

@@ -1,15 +1,22 @@
 //! The facts of one resident that scenario rules share, read once per evaluation: the
 //! resident's demographics, programme episodes, visits, observations, diagnoses, vaccine doses
 //! and requests, each with the leaf index of its record, and the valid follow-ups (VFU) of
-//! each programme. Only counted records are here (DOMAIN.md §4.1 exclusion applied).
+//! each programme. Only counted records are here (DOMAIN.md §4.1 exclusion applied). What a
+//! record leaves out that an accepted international code says (a visit's service, a dose's
+//! series and number) is filled in here, by `equiv`, so every rule reads it alike.
 
 use std::collections::BTreeMap;
 
-use time::{Date, Duration, OffsetDateTime};
+use time::{Date, OffsetDateTime};
 
-use super::params::{Codes, Params};
+use super::params::Params;
+use super::valueset::ValueSet;
+
+#[path = "followups.rs"]
+mod followups;
 use crate::model::{CodeableConcept, FhirTime, Gender, Resource};
 use crate::tree::ResidentTree;
+pub use followups::{FollowUp, bp_of, fbg_mmol};
 
 /// Demographics from the resident's Patient records. With several Patients (one per
 /// institution), birth date and sex come from the first that has them in key order (conflicts
@@ -123,8 +130,11 @@ impl Episode {
 pub struct Visit {
     pub leaf: u64,
     pub id: String,
-    /// phs-service code (HTN-FU, CHILD-HC, ANC-1…).
+    /// phs-service code (HTN-FU, CHILD-HC, ANC-1…): the `serviceType`, else the equivalent of
+    /// the encounter type (`[equivalents]`).
     pub service: Option<String>,
+    /// Every `(system, code)` of `Encounter.type`.
+    pub types: Vec<(String, String)>,
     pub class: Option<String>,
     pub status: Option<String>,
     pub start: Option<OffsetDateTime>,
@@ -165,9 +175,9 @@ pub struct Obs {
 pub struct Diagnosis {
     pub leaf: u64,
     pub id: String,
-    /// The ICD-10 codes (from the ICD-10 systems of the value sets), then any other codes.
-    pub icd10: Vec<String>,
-    pub other_codes: Vec<String>,
+    /// Every `(system, code)` of the diagnosis code; value sets say which count
+    /// ([`Diagnosis::code_in`]).
+    pub codes: Vec<(String, String)>,
     pub clinical_status: Option<String>,
     pub verification_status: Option<String>,
     pub onset: Option<OffsetDateTime>,
@@ -182,6 +192,11 @@ impl Diagnosis {
     /// Recorded date, else onset: when the diagnosis was known.
     pub fn known_at(&self) -> Option<OffsetDateTime> {
         self.recorded.or(self.onset)
+    }
+
+    /// The first code of the diagnosis in `set`, as a sentence shows it.
+    pub(crate) fn code_in(&self, set: &ValueSet) -> Option<String> {
+        set.find(self.codes.iter().map(|(s, c)| (s.as_str(), c.as_str())))
     }
 }
 
@@ -217,22 +232,6 @@ pub struct Req {
     pub encounter: Option<String>,
 }
 
-/// A valid face-to-face follow-up of one programme.
-#[derive(Debug, Clone)]
-pub struct FollowUp {
-    /// Index into [`Facts::visits`].
-    pub visit: usize,
-    pub leaf: u64,
-    pub at: OffsetDateTime,
-    /// The encounter's leaf, then its mandatory observations' leaves.
-    pub evidence: Vec<u64>,
-    /// (SBP, DBP) of the visit's BP panel.
-    pub bp: Option<(f64, f64)>,
-    /// Fasting glucose in mmol/L.
-    pub fbg: Option<f64>,
-    pub risk: Option<i64>,
-}
-
 /// A Procedure, a Communication or a CarePlan, reduced to its date and status.
 #[derive(Debug, Clone)]
 pub struct Other {
@@ -245,6 +244,13 @@ pub struct Other {
     pub end: Option<OffsetDateTime>,
     /// The calendar day of `at` as written.
     pub day: Option<Date>,
+}
+
+impl Other {
+    /// The first code of the record in `set`, as a sentence shows it.
+    pub(crate) fn code_in(&self, set: &ValueSet) -> Option<String> {
+        set.find(self.code.iter().map(|(s, c)| (s.as_str(), c.as_str())))
+    }
 }
 
 /// Everything above for one resident.
@@ -284,7 +290,6 @@ impl Facts {
     pub fn new(resident: &ResidentTree, params: &Params) -> Self {
         let c = &params.codes;
         let phs = params.value_sets.phs_service.as_str();
-        let icd = &params.value_sets.icd10_systems;
         let mut f = Facts::default();
         let mut patients: Vec<_> = resident.patients().collect();
         patients.sort_by(|a, b| a.0.key.cmp(&b.0.key));
@@ -356,6 +361,7 @@ impl Facts {
                         .as_ref()
                         .and_then(|s| s.code_in(phs))
                         .map(str::to_owned),
+                    types: e.types.iter().flat_map(|t| codes(Some(t))).collect(),
                     class: e.class.clone(),
                     status: e.status.clone(),
                     start: e
@@ -416,14 +422,10 @@ impl Facts {
                     });
                 }
                 Resource::Condition(x) => {
-                    let all = codes(x.code.as_ref());
-                    let (icd10, other): (Vec<_>, Vec<_>) =
-                        all.into_iter().partition(|(s, _)| icd.contains(s));
                     f.diagnoses.push(Diagnosis {
                         leaf,
                         id,
-                        icd10: icd10.into_iter().map(|(_, c)| c).collect(),
-                        other_codes: other.into_iter().map(|(_, c)| c).collect(),
+                        codes: codes(x.code.as_ref()),
                         clinical_status: x.clinical_status.clone(),
                         verification_status: x.verification_status.clone(),
                         onset: x.onset.as_ref().map(|t| t.start),
@@ -510,6 +512,7 @@ impl Facts {
         f.visits.sort_by_key(|v| (sort_key(v.start), v.leaf));
         f.observations.sort_by_key(|o| (sort_key(o.at), o.leaf));
         f.doses.sort_by_key(|d| (sort_key(d.at), d.leaf));
+        super::equiv::apply(&mut f, params);
         let by_id: BTreeMap<&str, usize> = f
             .visits
             .iter()
@@ -532,69 +535,6 @@ impl Facts {
             .map(|p| (p.clone(), f.valid_follow_ups(p, params)))
             .collect();
         f
-    }
-
-    fn valid_follow_ups(&self, programme: &str, params: &Params) -> Vec<FollowUp> {
-        let c = &params.codes;
-        let service = format!("{programme}-FU");
-        let required = params
-            .vfu
-            .required
-            .get(programme)
-            .cloned()
-            .unwrap_or_default();
-        let slack = Duration::days(params.vfu.window_days);
-        let mut out = Vec::new();
-        for (vi, v) in self.visits.iter().enumerate() {
-            let (Some(start), true) = (v.start, v.service.as_deref() == Some(service.as_str()))
-            else {
-                continue;
-            };
-            if v.status.as_deref() != Some("finished")
-                || !v
-                    .class
-                    .as_ref()
-                    .is_some_and(|x| params.vfu.classes.contains(x))
-            {
-                continue;
-            }
-            let end = v.end.unwrap_or(start);
-            let obs: Vec<&Obs> = v
-                .observations
-                .iter()
-                .map(|&i| &self.observations[i])
-                .filter(|o| o.at.is_some_and(|t| t >= start - slack && t <= end + slack))
-                .collect();
-            let mut evidence = vec![v.leaf];
-            let mut ok = true;
-            for group in &required {
-                match obs.iter().find(|o| {
-                    o.code.as_ref().is_some_and(|code| group.contains(code))
-                        && (o.code.as_deref() != Some(c.bp_panel.as_str()) || bp_of(o, c).is_some())
-                }) {
-                    Some(o) => evidence.push(o.leaf),
-                    None => ok = false,
-                }
-            }
-            if !ok {
-                continue;
-            }
-            let in_visit = |codes: &[String]| {
-                obs.iter()
-                    .find(|o| o.code.as_ref().is_some_and(|x| codes.contains(x)))
-                    .copied()
-            };
-            out.push(FollowUp {
-                visit: vi,
-                leaf: v.leaf,
-                at: start,
-                evidence,
-                bp: obs.iter().find_map(|o| bp_of(o, c)),
-                fbg: fbg_mmol(&obs, c),
-                risk: in_visit(std::slice::from_ref(&c.smi_risk)).and_then(|o| o.value_int),
-            });
-        }
-        out
     }
 
     /// Episodes of `programme`.
@@ -622,27 +562,4 @@ impl Facts {
             .iter()
             .filter(move |v| v.service.as_deref() == Some(service))
     }
-}
-
-/// (SBP, DBP) of a BP panel with both components.
-pub fn bp_of(o: &Obs, c: &Codes) -> Option<(f64, f64)> {
-    if o.code.as_deref() != Some(c.bp_panel.as_str()) {
-        return None;
-    }
-    let get = |code: &str| o.components.iter().find(|(k, _)| k == code).map(|x| x.1);
-    Some((get(&c.sbp)?, get(&c.dbp)?))
-}
-
-/// The fasting glucose of a visit's observations in mmol/L (mg/dL converted ÷ 18.016).
-pub fn fbg_mmol(obs: &[&Obs], c: &Codes) -> Option<f64> {
-    obs.iter().find_map(|o| {
-        let code = o.code.as_deref()?;
-        if c.fbg_mmol.iter().any(|x| x == code) {
-            o.value
-        } else if code == c.fbg_mgdl {
-            o.value.map(|v| v / 18.016)
-        } else {
-            None
-        }
-    })
 }

@@ -4,11 +4,15 @@
 //! and evaluating it after a rebuild give the same findings.
 
 mod cross;
+mod equiv;
 pub mod facts;
 mod field;
 mod params;
 mod record;
+#[cfg(test)]
+mod synthea_tests;
 mod temporal;
+mod valueset;
 
 use std::ops::Deref;
 
@@ -16,13 +20,13 @@ use time::OffsetDateTime;
 
 use crate::tree::ResidentTree;
 
-pub(crate) use cross::IcdSet;
 pub use cross::{
     X01PregnancyMale, X02SexSpecificDiagnosis, X03PregnancyAge, X04EnrolmentWithoutDiagnosis,
     X05DiagnosisWithoutEnrolment, X06ProgrammeEligibility, X07AntidiabeticWithoutDiabetes,
     X08ClassificationContradicts, X09ObservationEncounter, X10DuplicateFacts,
     X11ElderlyCheckComplete, X12DeceasedOpenCare,
 };
+pub use equiv::{EncounterEquivalent, Equivalents};
 pub use facts::Facts;
 pub use field::{
     F01IdCardValid, F02ArchiveNumber, F03CoreDemographics, F04RequiredElements,
@@ -42,6 +46,7 @@ pub use temporal::{
     T16SmiCadence, T17TbCaseManagement, T18DormantArchive, T19ServiceBeforeDiagnosis,
     T20GrowthTrajectory,
 };
+pub(crate) use valueset::ValueSet;
 
 /// Rule level (DOMAIN.md §4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,10 @@
 //! Rule parameters, from the versioned `params.toml` shipped inside the crate.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
+
+use super::valueset::ValueSet;
 
 /// The parameter file compiled into the crate.
 pub const DEFAULT_PARAMS: &str = include_str!("params.toml");
@@ -11,8 +15,12 @@ pub enum ParamsError {
     Toml(#[from] toml::de::Error),
     #[error("QC parameter file: {field}: {value:?} is not a date")]
     BadDate { field: &'static str, value: String },
-    #[error("QC parameter file: value_sets.{name}: {entry:?} is not an ICD-10 entry")]
+    #[error(
+        "QC parameter file: value_sets.{name}: {entry:?} is neither an ICD-10 entry nor a code of a system in value_sets.systems"
+    )]
     BadValueSet { name: &'static str, entry: String },
+    #[error("QC parameter file: {section}: there is no value set {name:?}")]
+    UnknownValueSet { section: &'static str, name: String },
     #[error("QC parameter file: section [{name}] is missing")]
     MissingSection { name: &'static str },
     #[error("QC parameter file: [{name}]: {reason}")]
@@ -83,9 +91,13 @@ pub struct Params {
     pub x09: X09,
     pub codes: Codes,
     pub vfu: Vfu,
+    pub equivalents: super::equiv::Equivalents,
+    /// `value_sets.DELIVERY`, compiled once by [`Params::parse`] for every resident's facts.
+    #[serde(skip)]
+    pub(crate) delivery: ValueSet,
     /// Every other section, by name (`X03`, `T01`, …).
     #[serde(flatten)]
-    pub sections: std::collections::BTreeMap<String, toml::Value>,
+    pub sections: BTreeMap<String, toml::Value>,
 }
 
 /// Codes the rules share: the local code systems and the observation codes of the programmes.
@@ -119,8 +131,6 @@ pub struct Codes {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Items {
-    pub delivery_procedures: Vec<String>,
-    pub delivery_icd10: Vec<String>,
     pub lmp: String,
     pub referral: String,
     pub tb_notice: String,
@@ -141,14 +151,17 @@ pub struct Vfu {
     /// How far (days) a mandatory observation may lie from the encounter period.
     pub window_days: i64,
     /// Programme → the observation codes it needs; each inner list is "one of".
-    pub required: std::collections::BTreeMap<String, Vec<Vec<String>>>,
+    pub required: BTreeMap<String, Vec<Vec<String>>>,
 }
 
-/// The value sets of DOMAIN.md §4.1, as ICD-10 entries (see `IcdSet`).
+/// The value sets of DOMAIN.md §4.1: ICD-10 entries, and codes of the other systems written
+/// `PREFIX:code` (see [`ValueSet`]).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValueSets {
     pub icd10_systems: Vec<String>,
+    /// Prefix → system URI of the codes of other systems an entry may name.
+    pub systems: BTreeMap<String, String>,
     pub phs_service: String,
     #[serde(rename = "PREG")]
     pub preg: Vec<String>,
@@ -170,6 +183,55 @@ pub struct ValueSets {
     pub smi_pairs: Vec<[String; 2]>,
     #[serde(rename = "TB")]
     pub tb: Vec<String>,
+    /// A delivery: a Procedure or a Condition with one of these codes.
+    #[serde(rename = "DELIVERY")]
+    pub delivery: Vec<String>,
+}
+
+impl ValueSets {
+    /// Every value set by name, the combinations of `SMI-pairs` entry by entry.
+    fn all(&self) -> Vec<(&'static str, &[String])> {
+        let mut all: Vec<(&'static str, &[String])> = vec![
+            ("PREG", &self.preg),
+            ("MALE-ONLY", &self.male_only),
+            ("FEMALE-ONLY", &self.female_only),
+            ("DM-any", &self.dm_any),
+            ("HTN", &self.htn),
+            ("T2D", &self.t2d),
+            ("SMI", &self.smi),
+            ("TB", &self.tb),
+            ("DELIVERY", &self.delivery),
+        ];
+        all.extend(self.smi_pairs.iter().map(|p| ("SMI-pairs", p.as_slice())));
+        all
+    }
+
+    /// The entries of the value set `name` (not `SMI-pairs`), and its name as errors keep it.
+    pub fn entries(&self, name: &str) -> Option<(&'static str, &[String])> {
+        self.all()
+            .into_iter()
+            .find(|(n, _)| *n == name && *n != "SMI-pairs")
+    }
+
+    /// A value set of `entries`, reported as `name` if one is malformed.
+    pub(crate) fn build(
+        &self,
+        name: &'static str,
+        entries: &[String],
+    ) -> Result<ValueSet, ParamsError> {
+        ValueSet::new(name, entries, &self.icd10_systems, &self.systems)
+    }
+
+    /// The value set `name`; `section` is the part of the file that asks for it.
+    pub(crate) fn set(&self, section: &'static str, name: &str) -> Result<ValueSet, ParamsError> {
+        let (name, entries) = self
+            .entries(name)
+            .ok_or_else(|| ParamsError::UnknownValueSet {
+                section,
+                name: name.to_owned(),
+            })?;
+        self.build(name, entries)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -230,7 +292,7 @@ pub struct F02 {
 pub struct F04 {
     pub severity: Severity,
     /// Kind → element names.
-    pub required: std::collections::BTreeMap<String, Vec<String>>,
+    pub required: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -311,25 +373,14 @@ pub struct Range {
 impl Params {
     /// Parses a parameter file and checks the values TOML cannot type.
     pub fn parse(text: &str) -> Result<Self, ParamsError> {
-        let p: Self = toml::from_str(text)?;
+        let mut p: Self = toml::from_str(text)?;
         p.min_birth_date()?;
         p.items()?;
-        let vs = &p.value_sets;
-        for (name, set) in [
-            ("PREG", &vs.preg),
-            ("MALE-ONLY", &vs.male_only),
-            ("FEMALE-ONLY", &vs.female_only),
-            ("DM-any", &vs.dm_any),
-            ("HTN", &vs.htn),
-            ("T2D", &vs.t2d),
-            ("SMI", &vs.smi),
-            ("TB", &vs.tb),
-        ] {
-            super::cross::IcdSet::new(name, set)?;
+        p.equivalents.check()?;
+        for (name, entries) in p.value_sets.all() {
+            p.value_sets.build(name, entries)?;
         }
-        for pair in &vs.smi_pairs {
-            super::cross::IcdSet::new("SMI-pairs", pair)?;
-        }
+        p.delivery = p.value_sets.set("value_sets", "DELIVERY")?;
         Ok(p)
     }
 

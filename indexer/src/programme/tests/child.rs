@@ -148,3 +148,41 @@ fn vaccine_doses_follow_the_schedule_by_series_and_dose_number() {
         Some("MPSV-A dose 1")
     );
 }
+
+#[test]
+fn cvx_doses_meet_the_schedule_by_their_national_series() {
+    let cvx = |id: &str, code: &str, day: &str| {
+        json!({"resourceType": "Immunization", "id": id, "status": "completed",
+               "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": code}]},
+               "occurrenceDateTime": day, "patient": {"reference": "Patient/p"}})
+    };
+    // Born 2022-08-25: IPV at 3, 5 and 8 months, Hep A (inactivated) at 19 months.
+    let states = evaluate(
+        &[
+            patient("male", "2022-08-25"), // 0
+            cvx("p1", "10", "2022-12-01"), // 1
+            cvx("p2", "10", "2023-02-09"), // 2
+            cvx("p3", "10", "2023-04-20"), // 3
+            cvx("ha", "83", "2024-03-26"), // 4
+        ],
+        T,
+    );
+    let imm = of(&states, Programme::Imm);
+    let state = |kind: &str| {
+        short(
+            imm.obligations
+                .iter()
+                .find(|o| o.kind == kind)
+                .unwrap_or_else(|| panic!("{kind}")),
+        )
+    };
+    // Polio numbered across IPV and bOPV: the third polio dose meets bOPV dose 3.
+    assert_eq!(state("IPV dose 1"), ("met", Some(1)));
+    assert_eq!(state("IPV dose 2"), ("met", Some(2)));
+    assert_eq!(state("bOPV dose 3"), ("met", Some(3)));
+    assert_eq!(state("HepA-L dose 1"), ("met", Some(4)));
+    assert_eq!(state("MMR dose 1"), ("overdue", None));
+    let bad = crate::qc::DEFAULT_PARAMS.replacen("or = [\"Polio-1\"]", "or = [\"Polio\"]", 1);
+    let bad = Params::parse(&bad).expect("other sections parse");
+    assert!(Schedules::new(&bad).is_err());
+}

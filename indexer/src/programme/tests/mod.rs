@@ -147,7 +147,7 @@ fn shipped_schedules_parse_and_bad_ones_are_refused() {
             "from = \"16w\", to = \"15w\"",
         ),
         ("max_age = \"7y\"\n\n[[", "max_age = \"seven\"\n\n[["),
-        ("icd10 = [\"E11\"]", "icd10 = [\"e11x\"]"),
+        ("value_set = \"T2D\"", "value_set = \"T2X\""),
     ] {
         assert!(text.contains(from), "{from}");
         let bad = Params::parse(&text.replacen(from, to, 1)).expect("other sections parse");

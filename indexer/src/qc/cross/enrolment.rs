@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
-use super::{IcdSet, day, evidence, programme_name, status_in};
+use super::{day, evidence, programme_name, status_in};
 use crate::qc::facts::Diagnosis;
 use crate::qc::field::finding;
 use crate::qc::params::{Params, ParamsError, Severity};
+use crate::qc::valueset::ValueSet;
 use crate::qc::{Finding, Level, ResidentView, Rule};
 
 /// What the programme treats, as a finding names it.
@@ -28,33 +29,27 @@ fn condition_name(programme: &str) -> &str {
 /// pairs of diagnoses that qualify only together.
 struct Qualifying {
     programme: String,
-    set: IcdSet,
-    pairs: Vec<(IcdSet, IcdSet)>,
-    /// The value set as a sentence shows it, e.g. `I10-I13`.
+    set: ValueSet,
+    pairs: Vec<(ValueSet, ValueSet)>,
+    /// The value set as a sentence shows it, by its ICD-10 entries, e.g. `I10-I13`.
     label: String,
 }
 
 /// A qualifying diagnosis, or a qualifying pair.
 struct Match<'a> {
     diagnoses: Vec<&'a Diagnosis>,
-    /// `I10`, or `F06.2 with G40.9`.
+    /// `I10`, `SNOMED 59621000`, or `F06.2 with G40.9`.
     code: String,
     /// When it was known (a pair: the later of the two); `None` when a part is undated.
     at: Option<OffsetDateTime>,
 }
 
-fn code_in<'a>(set: &IcdSet, d: &'a Diagnosis) -> Option<&'a str> {
-    d.icd10.iter().find(|c| set.contains(c)).map(String::as_str)
-}
-
 impl Qualifying {
     fn new(params: &Params, programme: &str, rule: &'static str) -> Result<Self, ParamsError> {
         let vs = &params.value_sets;
-        let (name, set, pairs): (&'static str, &[String], &[[String; 2]]) = match programme {
-            "HTN" => ("HTN", &vs.htn, &[]),
-            "T2D" => ("T2D", &vs.t2d, &[]),
-            "SMI" => ("SMI", &vs.smi, &vs.smi_pairs),
-            "TB" => ("TB", &vs.tb, &[]),
+        let pairs: &[[String; 2]] = match programme {
+            "HTN" | "T2D" | "TB" => &[],
+            "SMI" => &vs.smi_pairs,
             other => {
                 return Err(ParamsError::BadSection {
                     name: rule,
@@ -62,9 +57,8 @@ impl Qualifying {
                 });
             }
         };
-        let label = set
-            .iter()
-            .cloned()
+        let set = vs.set(rule, programme)?;
+        let label = std::iter::once(set.label().to_owned())
             .chain(pairs.iter().map(|[a, b]| format!("{a} with {b}")))
             .collect::<Vec<_>>()
             .join(", ");
@@ -72,14 +66,14 @@ impl Qualifying {
             .iter()
             .map(|[a, b]| {
                 Ok((
-                    IcdSet::new("SMI-pairs", std::slice::from_ref(a))?,
-                    IcdSet::new("SMI-pairs", std::slice::from_ref(b))?,
+                    vs.build("SMI-pairs", std::slice::from_ref(a))?,
+                    vs.build("SMI-pairs", std::slice::from_ref(b))?,
                 ))
             })
             .collect::<Result<Vec<_>, ParamsError>>()?;
         Ok(Self {
             programme: programme.to_owned(),
-            set: IcdSet::new(name, set)?,
+            set,
             pairs,
             label,
         })
@@ -92,16 +86,16 @@ impl Qualifying {
             .filter_map(|d| {
                 Some(Match {
                     diagnoses: vec![*d],
-                    code: code_in(&self.set, d)?.to_owned(),
+                    code: d.code_in(&self.set)?,
                     at: d.known_at(),
                 })
             })
             .collect();
         for (a, b) in &self.pairs {
             for x in dx {
-                let Some(cx) = code_in(a, x) else { continue };
+                let Some(cx) = x.code_in(a) else { continue };
                 for y in dx {
-                    let Some(cy) = code_in(b, y) else { continue };
+                    let Some(cy) = y.code_in(b) else { continue };
                     let at = x.known_at().zip(y.known_at()).map(|(p, q)| p.max(q));
                     // One Condition may carry both codes.
                     let diagnoses = if x.leaf == y.leaf {

@@ -190,3 +190,27 @@ fn x05_age_limit_applies_to_hypertension_but_not_tuberculosis() {
         f[0].message
     );
 }
+
+#[test]
+fn x05_reads_a_snomed_coded_diagnosis_and_not_prediabetes() {
+    let rule = X05DiagnosisWithoutEnrolment::new(&params()).expect("rule");
+    let sct = |code: &str| {
+        json!({"resourceType": "Condition", "id": "c",
+               "clinicalStatus": {"coding": [{"code": "active"}]},
+               "code": {"coding": [{"system": "http://snomed.info/sct", "code": code}]},
+               "onsetDateTime": "2024-01-02", "subject": {"reference": "Patient/p"}})
+    };
+    let on = |code: &str| rule.check(&resident(&[patient("female", "1960-01-01"), sct(code)]), T);
+    let f = on("59621000");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        f[0].message.starts_with(
+            "A confirmed hypertension diagnosis (SNOMED 59621000) was recorded on 2024-01-02"
+        ),
+        "{}",
+        f[0].message
+    );
+    assert_eq!(on("44054006").len(), 1, "type 2 diabetes");
+    assert_eq!(on("15777000"), vec![], "prediabetes");
+    assert_eq!(on("31992008"), vec![], "secondary hypertension");
+}

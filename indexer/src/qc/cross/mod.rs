@@ -4,28 +4,34 @@
 //! `enrolment`, pregnancy age and care after death (X03, X12) in `programme`, and what a visit
 //! records (X08, X10, X11) in `visits`.
 
+use std::collections::BTreeMap;
+
 use time::{Date, Duration, OffsetDateTime};
 
 use super::facts::Facts;
 use super::field::{finding, loinc_codes};
 use super::params::{AgeLimit, Params, ParamsError, Severity, ValueSets};
+use super::valueset::ValueSet;
 use super::{Finding, Level, ResidentView, Rule};
-use crate::model::{Encounter, Gender, Patient, Resource};
+use crate::model::{Gender, Patient, Resource};
 use crate::tree::{ResidentTree, ResourceNode};
 
 mod enrolment;
-mod icd;
 mod programme;
 mod visits;
 
 pub use enrolment::{X04EnrolmentWithoutDiagnosis, X05DiagnosisWithoutEnrolment};
-pub(crate) use icd::IcdSet;
-use icd::icd_in;
 pub use programme::{X03PregnancyAge, X12DeceasedOpenCare};
 pub use visits::{X08ClassificationContradicts, X10DuplicateFacts, X11ElderlyCheckComplete};
 
-fn service_code<'a>(e: &'a Encounter, system: &str) -> Option<&'a str> {
-    e.service_type.as_ref()?.code_in(system)
+/// The phs-service of each counted encounter, by leaf: its `serviceType`, else the equivalent
+/// of its type (read once, in the facts).
+fn services(facts: &Facts) -> BTreeMap<u64, &str> {
+    facts
+        .visits
+        .iter()
+        .filter_map(|v| Some((v.leaf, v.service.as_deref()?)))
+        .collect()
 }
 
 fn starts_with_any(code: &str, prefixes: &[String]) -> bool {
@@ -96,12 +102,11 @@ fn age_months(birth: Date, day: Date) -> i32 {
 }
 
 /// QC-X01: no pregnancy data (a VS-PREG diagnosis, a pregnancy care enrolment, an antenatal or
-/// postnatal visit, an EDD or gestational age) for a male resident. Evidence: the Patient and
-/// the pregnancy record.
+/// postnatal visit by its service as the facts read it, an EDD or gestational age) for a male
+/// resident. Evidence: the Patient and the pregnancy record.
 pub struct X01PregnancyMale {
     severity: Severity,
-    icd10: Vec<String>,
-    preg: IcdSet,
+    preg: ValueSet,
     service_system: String,
     service_prefixes: Vec<String>,
     episode_types: Vec<String>,
@@ -113,8 +118,7 @@ impl X01PregnancyMale {
         let vs = &params.value_sets;
         Ok(Self {
             severity: params.x01.severity,
-            icd10: vs.icd10_systems.clone(),
-            preg: IcdSet::new("PREG", &vs.preg)?,
+            preg: vs.set("X01", "PREG")?,
             service_system: vs.phs_service.clone(),
             service_prefixes: params.x01.service_prefixes.clone(),
             episode_types: params.x01.episode_types.clone(),
@@ -122,17 +126,15 @@ impl X01PregnancyMale {
         })
     }
 
-    fn pregnancy_data(&self, r: &Resource) -> Option<String> {
+    fn pregnancy_data(&self, r: &Resource, service: Option<&str>) -> Option<String> {
         match r {
-            Resource::Condition(c) => {
-                icd_in(c.code.as_ref(), &self.icd10, &self.preg).map(|code| {
-                    format!(
-                        "a pregnancy diagnosis ({code}){}",
-                        on(c.recorded_date.as_ref().or(c.onset.as_ref()))
-                    )
-                })
-            }
-            Resource::Encounter(e) => service_code(e, &self.service_system)
+            Resource::Condition(c) => self.preg.find_concept(c.code.as_ref()).map(|code| {
+                format!(
+                    "a pregnancy diagnosis ({code}){}",
+                    on(c.recorded_date.as_ref().or(c.onset.as_ref()))
+                )
+            }),
+            Resource::Encounter(e) => service
                 .filter(|s| starts_with_any(s, &self.service_prefixes))
                 .map(|s| {
                     format!(
@@ -179,9 +181,10 @@ impl Rule for X01PregnancyMale {
     }
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
+        let services = services(&resident.facts);
         for (pn, _) in patients_of(resident, Gender::Male) {
             for (n, r) in counted(resident) {
-                if let Some(what) = self.pregnancy_data(r) {
+                if let Some(what) = self.pregnancy_data(r, services.get(&n.leaf).copied()) {
                     out.push(finding(
                         self,
                         resident,
@@ -197,14 +200,14 @@ impl Rule for X01PregnancyMale {
 }
 
 /// QC-X02: no male-only diagnosis or procedure for a female resident and no female-only
-/// (non-pregnancy) one for a male. A procedure is checked by the ICD-10 codes its code carries,
-/// if any (procedure code systems such as ICD-9-CM-3 are not mapped to sex). Evidence: the
-/// Patient and the Condition or Procedure.
+/// (non-pregnancy) one for a male. A procedure is checked by the codes of the value sets its
+/// code carries, if any: ICD-10 and the listed SNOMED CT procedures (vasectomy, tubal
+/// ligation); other procedure code systems such as ICD-9-CM-3 are not mapped to sex.
+/// Evidence: the Patient and the Condition or Procedure.
 pub struct X02SexSpecificDiagnosis {
     severity: Severity,
-    icd10: Vec<String>,
-    male_only: IcdSet,
-    female_only: IcdSet,
+    male_only: ValueSet,
+    female_only: ValueSet,
 }
 
 impl X02SexSpecificDiagnosis {
@@ -212,9 +215,8 @@ impl X02SexSpecificDiagnosis {
         let vs: &ValueSets = &params.value_sets;
         Ok(Self {
             severity: params.x02.severity,
-            icd10: vs.icd10_systems.clone(),
-            male_only: IcdSet::new("MALE-ONLY", &vs.male_only)?,
-            female_only: IcdSet::new("FEMALE-ONLY", &vs.female_only)?,
+            male_only: vs.set("X02", "MALE-ONLY")?,
+            female_only: vs.set("X02", "FEMALE-ONLY")?,
         })
     }
 }
@@ -246,7 +248,7 @@ impl Rule for X02SexSpecificDiagnosis {
                     Resource::Procedure(p) => (p.code.as_ref(), "a procedure coded"),
                     _ => continue,
                 };
-                if let Some(code) = icd_in(code, &self.icd10, set) {
+                if let Some(code) = set.find_concept(code) {
                     out.push(finding(
                         self,
                         resident,
@@ -265,8 +267,10 @@ impl Rule for X02SexSpecificDiagnosis {
 
 /// QC-X06: the resident's age at each phs-service encounter, and at the start of each programme
 /// enrolment (HTN/T2D ≥35, ELDER ≥65), meets the code's limits, and pregnancy care (visits and
-/// the PREG programme) is for a woman. A male resident with pregnancy care is QC-X01's finding
-/// and not repeated here. Evidence: the Patient and the Encounter or EpisodeOfCare.
+/// the PREG programme) is for a woman. A visit's service is its `serviceType`, else the
+/// equivalent of its type, as the facts read it. A male resident with pregnancy care is
+/// QC-X01's finding and not repeated here. Evidence: the Patient and the Encounter or
+/// EpisodeOfCare.
 pub struct X06ProgrammeEligibility {
     severity: Severity,
     service_system: String,
@@ -317,13 +321,14 @@ impl Rule for X06ProgrammeEligibility {
     }
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
+        let services = services(&resident.facts);
         for (pn, p) in resident.patients() {
             for (n, r) in counted(resident) {
                 // The same limits apply to a visit's service and a programme's type: both are
                 // phs-service codes, and they never share a code.
                 let (service, period, what) = match r {
                     Resource::Encounter(e) => {
-                        let Some(s) = service_code(e, &self.service_system) else {
+                        let Some(s) = services.get(&n.leaf).copied() else {
                             continue;
                         };
                         (s, e.period.as_ref(), format!("{s} visit"))
@@ -388,8 +393,7 @@ impl Rule for X06ProgrammeEligibility {
 /// the medication record.
 pub struct X07AntidiabeticWithoutDiabetes {
     severity: Severity,
-    icd10: Vec<String>,
-    dm: IcdSet,
+    dm: ValueSet,
     atc_system: String,
     atc_prefixes: Vec<String>,
     statuses: Vec<String>,
@@ -401,8 +405,7 @@ impl X07AntidiabeticWithoutDiabetes {
         let x = &params.x07;
         Ok(Self {
             severity: x.severity,
-            icd10: params.value_sets.icd10_systems.clone(),
-            dm: IcdSet::new("DM-any", &params.value_sets.dm_any)?,
+            dm: params.value_sets.set("X07", "DM-any")?,
             atc_system: x.atc_system.clone(),
             atc_prefixes: x.atc_prefixes.clone(),
             statuses: x.statuses.clone(),
@@ -428,16 +431,12 @@ impl Rule for X07AntidiabeticWithoutDiabetes {
         // Each diabetes diagnosis's date (`None`: undated).
         let diagnoses: Vec<Option<OffsetDateTime>> = counted(resident)
             .filter_map(|(_, r)| match r {
-                Resource::Condition(c)
-                    if icd_in(c.code.as_ref(), &self.icd10, &self.dm).is_some() =>
-                {
-                    Some(
-                        c.recorded_date
-                            .as_ref()
-                            .or(c.onset.as_ref())
-                            .map(|t| t.start),
-                    )
-                }
+                Resource::Condition(c) if self.dm.find_concept(c.code.as_ref()).is_some() => Some(
+                    c.recorded_date
+                        .as_ref()
+                        .or(c.onset.as_ref())
+                        .map(|t| t.start),
+                ),
                 _ => None,
             })
             .collect();

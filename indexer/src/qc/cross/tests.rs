@@ -39,27 +39,7 @@ pub(super) fn episode(id: &str, programme: &str, start: &str, status: &str) -> V
 }
 
 #[test]
-fn value_sets_match_ranges_categories_and_subcodes() {
-    let s = IcdSet::new(
-        "t",
-        &[
-            "O00-O9A".into(),
-            "Z32.1".into(),
-            "Z39".into(),
-            "E10-E14".into(),
-        ],
-    )
-    .expect("set");
-    for yes in ["O24.4", "O9A.1", "Z32.1", "Z32.10", "Z39.2", "E11", "e14.9"] {
-        assert!(s.contains(yes), "{yes}");
-    }
-    for no in ["O", "P00", "Z32.0", "Z32", "E15", "I10"] {
-        assert!(!s.contains(no), "{no}");
-    }
-    assert!(matches!(
-        IcdSet::new("t", &["C63-C60".into()]),
-        Err(ParamsError::BadValueSet { .. })
-    ));
+fn value_sets_are_checked_when_the_parameters_are_read() {
     let bad = crate::qc::DEFAULT_PARAMS.replace("\"Z39\"", "\"z39x\"");
     assert!(matches!(
         Params::parse(&bad),
@@ -76,6 +56,28 @@ fn value_sets_match_ranges_categories_and_subcodes() {
         Params::parse(&bad),
         Err(ParamsError::BadValueSet {
             name: "SMI-pairs",
+            ..
+        })
+    ));
+    // A SNOMED CT entry is checked too, and its prefix must name a system.
+    for (from, to) in [
+        ("\"SNOMED:59621000\"", "\"SNOMED:5962100O\""),
+        ("\"SNOMED:59621000\"", "\"SCT:59621000\""),
+    ] {
+        let bad = crate::qc::DEFAULT_PARAMS.replace(from, to);
+        assert!(
+            matches!(
+                Params::parse(&bad),
+                Err(ParamsError::BadValueSet { name: "HTN", .. })
+            ),
+            "{to}"
+        );
+    }
+    let bad = crate::qc::DEFAULT_PARAMS.replace("\"PHS-OBS:DELIVERY\"", "\"PHS:DELIVERY\"");
+    assert!(matches!(
+        Params::parse(&bad),
+        Err(ParamsError::BadValueSet {
+            name: "DELIVERY",
             ..
         })
     ));
@@ -191,17 +193,25 @@ fn x02_checks_icd10_coded_procedures() {
         ),
         vec![]
     );
-    // A procedure coded only outside ICD-10 is not mapped to sex.
-    assert_eq!(
+    // A procedure coded only outside the value sets is not mapped to sex (90470006 is a
+    // prostatectomy not listed); a listed SNOMED CT procedure is.
+    let sct = "http://snomed.info/sct";
+    let on = |sex: &str, code: &str| {
         rule.check(
-            &resident(&[
-                patient("female", "1950-01-01"),
-                procedure("http://snomed.info/sct", "90470006")
-            ]),
-            T
-        ),
-        vec![]
+            &resident(&[patient(sex, "1950-01-01"), procedure(sct, code)]),
+            T,
+        )
+    };
+    assert_eq!(on("female", "90470006"), vec![]);
+    let f = on("female", "22523008");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        f[0].message.contains("a procedure coded SNOMED 22523008"),
+        "{}",
+        f[0].message
     );
+    assert_eq!(on("male", "287664005").len(), 1, "tubal ligation on a man");
+    assert_eq!(on("female", "287664005"), vec![]);
 }
 
 #[test]

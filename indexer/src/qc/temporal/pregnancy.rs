@@ -6,13 +6,14 @@
 //! observations belong to the episode when they are dated from 30 d before its start to 7 d
 //! after its end (or `T`): the booking visit may precede the enrolment record. Its end is
 //! the earliest delivery Procedure, else delivery Condition (onset, else recorded date) dated
-//! from its start to 14 d after its end, else the episode's end.
+//! from its start to 14 d after its end, else the episode's end; a delivery is a record
+//! coded in `value_sets.DELIVERY`.
 
 use time::{Date, OffsetDateTime};
 
-use super::super::cross::IcdSet;
 use super::super::facts::{Episode, Facts, Obs};
 use super::super::params::{Params, ParamsError};
+use super::super::valueset::ValueSet;
 use super::{days, plus};
 
 /// Days before an episode's start that its dating observations may be dated.
@@ -24,13 +25,12 @@ const DELIVERY_AFTER_END: i64 = 14;
 /// LMP = EDD − 280 d (Naegele).
 pub(super) const EDD_DAYS: i64 = 280;
 
-/// The codes the pregnancy rules read, from `[codes]` and `[items]`.
+/// The codes the pregnancy rules read, from `[codes]`, `[items]` and `value_sets.DELIVERY`.
 pub(super) struct PregnancyCodes {
     lmp: String,
     edd: String,
     ga: String,
-    procedures: Vec<String>,
-    icd10: IcdSet,
+    delivery: ValueSet,
 }
 
 impl PregnancyCodes {
@@ -40,8 +40,7 @@ impl PregnancyCodes {
             lmp: items.lmp,
             edd: params.codes.edd.clone(),
             ga: params.codes.gestational_age.clone(),
-            procedures: items.delivery_procedures,
-            icd10: IcdSet::new("items.delivery_icd10", &items.delivery_icd10)?,
+            delivery: params.delivery.clone(),
         })
     }
 }
@@ -126,7 +125,7 @@ fn delivery_records(f: &Facts, c: &PregnancyCodes, at: OffsetDateTime) -> Vec<En
         .others
         .iter()
         .filter(|o| o.kind == "Procedure" && o.status.as_deref() != Some("not-done"))
-        .filter(|o| o.code.iter().any(|(_, code)| c.procedures.contains(code)))
+        .filter(|o| o.code_in(&c.delivery).is_some())
         .filter(|o| o.at.is_some_and(|t| t <= at))
         .filter_map(|o| {
             Some(End {
@@ -136,10 +135,7 @@ fn delivery_records(f: &Facts, c: &PregnancyCodes, at: OffsetDateTime) -> Vec<En
             })
         })
         .chain(f.diagnoses.iter().filter_map(|d| {
-            d.icd10
-                .iter()
-                .any(|code| c.icd10.contains(code))
-                .then_some(())?;
+            d.code_in(&c.delivery)?;
             let day = d.onset_day.or(d.recorded_day)?;
             (day <= at.date()).then_some(End {
                 day,

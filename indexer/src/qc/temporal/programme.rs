@@ -3,9 +3,9 @@
 use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
-use super::super::cross::IcdSet;
 use super::super::field::finding;
 use super::super::params::{Params, ParamsError, Severity};
+use super::super::valueset::ValueSet;
 use super::super::{Finding, Level, ResidentView, Rule};
 use super::plus;
 
@@ -21,7 +21,7 @@ struct T19Params {
 struct Programme {
     code: String,
     service: String,
-    diagnoses: IcdSet,
+    diagnoses: ValueSet,
 }
 
 /// QC-T19: a programme follow-up (`P-FU`) is dated no earlier than the programme's diagnosis
@@ -46,16 +46,24 @@ impl T19ServiceBeforeDiagnosis {
             .programmes
             .iter()
             .map(|code| {
-                let entries: Vec<String> = match code.as_str() {
-                    "HTN" => vs.htn.clone(),
-                    "T2D" => vs.t2d.clone(),
-                    "SMI" => vs
-                        .smi
-                        .iter()
-                        .cloned()
-                        .chain(vs.smi_pairs.iter().map(|[first, _]| first.clone()))
-                        .collect(),
-                    "TB" => vs.tb.clone(),
+                let (name, entries): (&'static str, Vec<String>) = match code.as_str() {
+                    "SMI" => (
+                        "SMI",
+                        vs.smi
+                            .iter()
+                            .cloned()
+                            .chain(vs.smi_pairs.iter().map(|[first, _]| first.clone()))
+                            .collect(),
+                    ),
+                    "HTN" | "T2D" | "TB" => {
+                        let (name, entries) =
+                            vs.entries(code)
+                                .ok_or_else(|| ParamsError::UnknownValueSet {
+                                    section: "T19",
+                                    name: code.clone(),
+                                })?;
+                        (name, entries.to_vec())
+                    }
                     other => {
                         return Err(ParamsError::BadSection {
                             name: "T19",
@@ -66,7 +74,7 @@ impl T19ServiceBeforeDiagnosis {
                 Ok(Programme {
                     code: code.clone(),
                     service: format!("{code}-FU"),
-                    diagnoses: IcdSet::new("T19", &entries)?,
+                    diagnoses: vs.build(name, &entries)?,
                 })
             })
             .collect::<Result<_, ParamsError>>()?;
@@ -95,7 +103,7 @@ impl Rule for T19ServiceBeforeDiagnosis {
             let diagnosis: Option<(Date, u64)> = f
                 .diagnoses
                 .iter()
-                .filter(|d| d.icd10.iter().any(|c| prog.diagnoses.contains(c)))
+                .filter(|d| d.code_in(&prog.diagnoses).is_some())
                 .flat_map(|d| [d.onset_day, d.recorded_day].map(|x| x.map(|day| (day, d.leaf))))
                 .flatten()
                 .min();

@@ -186,6 +186,12 @@ fn t10_reads_series_and_dose_and_leaves_the_rest() {
     assert_eq!(check(dose("i", "mmr", 1, "2022-08-01")).len(), 1);
     assert_eq!(check(dose("i", "bOPV", 3, "2022-04-01")).len(), 1);
     assert_eq!(check(dose("i", "bOPV", 3, "2022-05-01")), vec![]);
+    // Polio numbered across IPV and bOPV (a CVX-coded dose), and either HepA vaccine.
+    assert_eq!(check(dose("i", "Polio", 1, "2022-02-10")).len(), 1);
+    assert_eq!(check(dose("i", "Polio", 3, "2022-04-01")).len(), 1);
+    assert_eq!(check(dose("i", "Polio", 2, "2022-02-10")), vec![]);
+    assert_eq!(check(dose("i", "HepA-I", 1, "2023-01-01")).len(), 1);
+    assert_eq!(check(dose("i", "HepA-L", 1, "2023-07-01")), vec![]);
     let f = check(dose("i", "MPSV-AC", 1, "2024-12-01"));
     assert!(
         f[0].message.contains("minimum age of 3 years"),
