@@ -86,14 +86,12 @@ fn run(cli: &Cli) -> Result<()> {
             .with_context(|| {
                 format!("--reference-date '{}' is not YYYY-MM-DD", a.reference_date)
             })?;
-            let opts = synth::SynthOptions {
-                residents: a.residents,
-                seed: a.seed,
-                reference_date,
-            };
-            let (files, resources) = synth::write_population(&opts, &a.out)?;
+            let opts = synth::SynthOptions::new(a.residents, a.seed, reference_date);
+            let w = synth::write_population(&opts, &a.out)?;
             println!(
-                "wrote {files} files with {resources} resources to {}",
+                "wrote {} files with {} resources to {}",
+                w.files,
+                w.resources,
                 a.out.display()
             );
             Ok(())
