@@ -138,7 +138,9 @@ fn sex_and_birth(rng: &mut ChaCha8Rng, reference: Date) -> (bool, Date) {
             75..95 => 65..80,
             _ => 80..96,
         };
-        rng.gen_range(years.start * 365..years.end * 365)
+        // Born before the reference day: a birth date on it would be after T read as the
+        // start of that day (QC-F03).
+        rng.gen_range((years.start * 365).max(1)..years.end * 365)
     };
     (male, reference - Duration::days(age_days))
 }

@@ -22,10 +22,6 @@ const CHECK_MONTHS: [u32; 11] = [3, 6, 8, 12, 18, 24, 30, 36, 48, 60, 72];
 
 impl Resident<'_> {
     pub(super) fn child_checks(&mut self) {
-        // Born on the reference day: no record yet.
-        if self.birth >= self.until {
-            return;
-        }
         let at = self.at(self.birth, 8 * 60, 16 * 60);
         self.group(at);
         let episode = self.episode(PROG_CHILD, self.birth, None);

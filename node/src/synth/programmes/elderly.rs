@@ -1,8 +1,8 @@
 //! The health check (健康体检表) and elderly health management (DOMAIN.md §2.3): a check every
 //! year for residents aged 35 or more and for SMI patients, every two years for younger adults,
-//! with the elderly items (urine, liver, renal, lipids, ECG, abdominal ultrasound, self-care)
-//! for residents aged 65 or more (QC-X11), and the yearly TCM constitution identification of
-//! the elderly (QC-T08).
+//! with the elderly items (liver, renal, lipids, abdominal ultrasound, self-care) for residents
+//! aged 65 or more (QC-X11), and the yearly TCM constitution identification of the elderly
+//! (QC-T08).
 
 use rand::Rng;
 use time::{Date, Duration};
@@ -116,20 +116,11 @@ impl Resident<'_> {
             "valueString",
             urine.into(),
         );
-        self.lab(&enc, ALT, (22.0, 8.0, 7.0, 60.0), 0);
-        self.lab(&enc, AST, (23.0, 6.0, 10.0, 50.0), 0);
-        // mg/dL from µmol/L (÷17.1, ÷88.4) and from urea in mmol/L (× 2.8 as nitrogen).
-        self.lab(&enc, TBIL, (0.70, 0.23, 0.25, 1.45), 2);
-        let crea = if self.male { 0.95 } else { 0.75 };
-        self.lab(&enc, CREATININE, (crea, 0.14, 0.45, 1.40), 2);
-        self.lab(&enc, BUN, (15.7, 3.4, 8.0, 25.0), 1);
-        // Lipids in mg/dL (mmol/L × 38.67, triglyceride × 88.57), LDL by Friedewald so the
-        // panel is internally consistent.
-        let tc = self.lab(&enc, CHOL, (189.0, 31.0, 116.0, 290.0), 0);
-        let tg = self.lab(&enc, TRIG, (133.0, 53.0, 44.0, 398.0), 0);
-        let hdl = self.lab(&enc, HDL, (50.0, 9.7, 31.0, 85.0), 0);
-        let ldl = (tc - hdl - tg / 5.0).max(40.0);
-        self.quantity_obs(&enc, 1, LDL, int(ldl));
+        // Liver, renal and lipid panels are items of the elderly check (QC-X11) and of the
+        // chronic-disease programmes; for other adults they are optional and left out.
+        if elderly || htn || t2d {
+            self.chemistry(&enc);
+        }
         let ecg = if self.rng.gen_bool(0.85) {
             "窦性心律，正常心电图"
         } else {
@@ -176,6 +167,23 @@ impl Resident<'_> {
             let tcm = enc.start.plus(minutes + self.rng.gen_range(5..=30));
             self.tcm_elder(tcm, &doctor);
         }
+    }
+
+    fn chemistry(&mut self, enc: &Encounter) {
+        self.lab(enc, ALT, (22.0, 8.0, 7.0, 60.0), 0);
+        self.lab(enc, AST, (23.0, 6.0, 10.0, 50.0), 0);
+        // mg/dL from µmol/L (÷17.1, ÷88.4) and from urea in mmol/L (× 2.8 as nitrogen).
+        self.lab(enc, TBIL, (0.70, 0.23, 0.25, 1.45), 2);
+        let crea = if self.male { 0.95 } else { 0.75 };
+        self.lab(enc, CREATININE, (crea, 0.14, 0.45, 1.40), 2);
+        self.lab(enc, BUN, (15.7, 3.4, 8.0, 25.0), 1);
+        // Lipids in mg/dL (mmol/L × 38.67, triglyceride × 88.57), LDL by Friedewald so the
+        // panel is internally consistent.
+        let tc = self.lab(enc, CHOL, (189.0, 31.0, 116.0, 290.0), 0);
+        let tg = self.lab(enc, TRIG, (133.0, 53.0, 44.0, 398.0), 0);
+        let hdl = self.lab(enc, HDL, (50.0, 9.7, 31.0, 85.0), 0);
+        let ldl = (tc - hdl - tg / 5.0).max(40.0);
+        self.quantity_obs(enc, 1, LDL, int(ldl));
     }
 
     /// A laboratory value drawn from (mean, sd, low, high), written with `places` decimals;
