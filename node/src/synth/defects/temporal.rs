@@ -172,11 +172,12 @@ pub(super) fn candidates(rule: &str, r: &Resident) -> Vec<Target> {
         "QC-T10" => group(imm_group(r, 8)),
         "QC-T11" if imm_group(r, 3).is_some() => group(imm_group(r, 4)),
         "QC-T12" if r.reference > add_months(r.birth, 19) => group(imm_group(r, 9)),
+        // ANC-4 done: the 21–24 week window of ANC-3 is over however "reached" is read.
         "QC-T13" => group(
             p.pregnancy
                 .as_ref()
-                .and_then(|x| x.anc.get(2))
-                .map(|d| d.group),
+                .filter(|x| x.anc.len() >= 4)
+                .map(|x| x.anc[2].group),
         ),
         "QC-T14" => group(
             p.pregnancy

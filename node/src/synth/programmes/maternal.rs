@@ -18,9 +18,10 @@ use crate::synth::random::{clamp, uuid};
 use crate::synth::records::Course;
 use crate::synth::resident::{Encounter, Resident};
 
-/// Gestational age in days of each antenatal visit. Each later visit is in the first days of
-/// its window, so a pregnancy that has entered a window at the reference date has had it.
+/// Gestational age in days of each antenatal visit, in the first days of its window.
 const ANC_DAYS: [(i64, i64); 5] = [(56, 84), (113, 115), (148, 150), (197, 202), (260, 262)];
+/// First day of the windows of ANC-2… (16, 21, 28 and 37 weeks).
+const WINDOWS: [i64; 4] = [112, 147, 196, 259];
 
 impl Resident<'_> {
     pub(super) fn pregnancy(&mut self) {
@@ -29,12 +30,22 @@ impl Resident<'_> {
         if lo > hi {
             return;
         }
-        let lmp = self.day_between(lo, hi);
+        let mut lmp = self.day_between(lo, hi);
+        let offsets: Vec<i64> = ANC_DAYS
+            .iter()
+            .map(|&(from, to)| self.rng.gen_range(from..=to))
+            .collect();
+        // A pregnancy that has entered a window at the reference date has had its visit: if T
+        // falls between a window's first day and its visit (one day of slack for a busy day),
+        // the pregnancy starts a little later, so that T is just before the window.
+        let ga = (self.reference - lmp).whole_days();
+        if let Some(k) = (0..4).find(|&k| (WINDOWS[k]..=offsets[k + 1] + 1).contains(&ga)) {
+            lmp += Duration::days(ga - WINDOWS[k] + 1);
+        }
         let edd = lmp + Duration::days(280);
         let mut anc_days = Vec::new();
-        for (from, to) in ANC_DAYS {
-            let d = lmp + self.days(from, to);
-            anc_days.push(self.free_day(d, 1));
+        for off in offsets {
+            anc_days.push(self.free_day(lmp + Duration::days(off), 1));
         }
         let delivery = lmp + self.days(266, 286);
         let (home, check) = (self.days(3, 7), self.days(42, 49));

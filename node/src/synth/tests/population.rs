@@ -58,6 +58,33 @@ fn clean_population_meets_every_error_rule() {
     }
 }
 
+/// The same over a large population and several reference dates, in release mode:
+/// `SYNTH_RESIDENTS=100000 cargo test --release -p hl-node --lib large_clean -- --ignored`.
+#[test]
+#[ignore = "minutes in debug mode"]
+fn large_clean_population_meets_every_error_rule() {
+    let residents = std::env::var("SYNTH_RESIDENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let p = params();
+    let mut errors: BTreeMap<String, usize> = BTreeMap::new();
+    for (seed, reference) in [(1, date!(2026 - 01 - 01)), (2, date!(2024 - 02 - 29))] {
+        let o = SynthOptions::new(residents, seed, reference);
+        for n in 0..residents {
+            let bundle = parse(&resident_bundle(&o, n));
+            for r in Res::new(&bundle, reference, true).findings(&p) {
+                if !WARNINGS.contains(&r) {
+                    *errors
+                        .entry(format!("{r} seed {seed} e.g. resident {n}"))
+                        .or_default() += 1;
+                }
+            }
+        }
+    }
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
 #[test]
 fn programmes_follow_prevalence() {
     let reference = date!(2026 - 01 - 01);

@@ -322,12 +322,20 @@ impl<'a> Res<'a> {
             .map(ga)
             .collect();
         fire("QC-T13", anc.iter().min().is_none_or(|&f| f >= 91));
+        // A window is due once the pregnancy has entered it (strict) or left it, before T
+        // and before the delivery.
+        let reached = delivery.map_or(ga(self.t), ga);
         for (lo, hi) in [(112, 146), (147, 174), (196, 258), (259, 286)] {
-            let passed = lmp + Duration::days(hi) < self.t && delivery.is_none_or(|d| ga(d) > hi);
-            let reached = delivery.is_some_and(|d| ga(d) > lo);
-            if passed || reached {
-                let end = delivery.map_or(hi, |d| ga(d).min(hi));
-                fire("QC-T13", !anc.iter().any(|&g| g >= lo && g <= end));
+            let due = if self.strict {
+                reached > lo
+            } else {
+                reached > hi || delivery.is_some_and(|d| ga(d) > lo)
+            };
+            if due {
+                fire(
+                    "QC-T13",
+                    !anc.iter().any(|&g| g >= lo && g <= hi.min(reached)),
+                );
             }
         }
         fire(
