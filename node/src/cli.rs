@@ -179,7 +179,7 @@ pub struct SynthArgs {
     pub reference_date: String,
     /// Probability (0 to 1) that a resident gets one defect of a QC rule, labelled in
     /// labels.jsonl in the output directory.
-    #[arg(long, default_value = "0")]
+    #[arg(long, default_value = "0", allow_hyphen_values = true)]
     pub defect_rate: String,
 }
 

@@ -345,7 +345,8 @@ impl Resident<'_> {
     /// The archive is closed within days of the death (QC-X12): every episode finished by
     /// death + 30 d, and the medications stopped.
     fn close_at_death(&mut self, death: Date) {
-        let last = self.last_day_of_records();
+        // `until` is the death itself; the closure may come after it, but before T.
+        let last = self.reference - Duration::days(1);
         let episodes: Vec<Loc> = self.plan.enrolments.iter().map(|e| e.episode).collect();
         for loc in episodes {
             let end = (death + self.days(0, 30)).min(last).max(death);
@@ -360,12 +361,8 @@ impl Resident<'_> {
         }
     }
 
-    /// The last day any record may be dated: the day before the reference date.
-    fn last_day_of_records(&self) -> Date {
-        self.reference - Duration::days(1)
-    }
-
-    /// The first day of a 14-day obligation that would fall due after the last record day.
+    /// The last day a visit may call for a revisit or a contact within 14 days: one called for
+    /// later would fall due after the last record day, unmet at T.
     pub(super) fn obligations_end(&self) -> Date {
         self.last_day() - Duration::days(14)
     }
