@@ -29,11 +29,7 @@ fn main() -> anyhow::Result<()> {
     )?;
     let ledger = node.open_ledger()?;
     let input = node.input_options()?;
-    let opts = SynthOptions {
-        residents: rounds,
-        seed: 11,
-        reference_date: time::macros::date!(2026 - 01 - 01),
-    };
+    let opts = SynthOptions::new(rounds, 11, time::macros::date!(2026 - 01 - 01));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -42,14 +42,11 @@ fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let synth_dir = dir.path().join("synth");
     let t = Instant::now();
-    let (files, resources) = write_population(
-        &SynthOptions {
-            residents,
-            seed: 1,
-            reference_date: time::macros::date!(2026 - 01 - 01),
-        },
+    let written = write_population(
+        &SynthOptions::new(residents, 1, time::macros::date!(2026 - 01 - 01)),
         &synth_dir,
     )?;
+    let (files, resources) = (written.files, written.resources);
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&synth_dir)?
         .map(|e| e.map(|e| e.path()))
         .collect::<std::io::Result<_>>()?;

@@ -49,6 +49,7 @@ fn main() -> anyhow::Result<()> {
             residents,
             seed: 1,
             reference_date: time::macros::date!(2026 - 01 - 01),
+            defect_rate: 0.0,
         },
         &synth_dir,
     )?;

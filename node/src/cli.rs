@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -182,9 +183,13 @@ pub struct SynthArgs {
     /// Output directory (created if missing).
     #[arg(long)]
     pub out: PathBuf,
-    /// Nothing in the population is dated after this day (YYYY-MM-DD).
+    /// The evaluation day T (YYYY-MM-DD): every record is dated before it.
     #[arg(long, default_value = "2026-01-01")]
     pub reference_date: String,
+    /// Probability (0 to 1) that a resident gets one defect of a QC rule, labelled in
+    /// labels.jsonl in the output directory.
+    #[arg(long, default_value = "0", allow_hyphen_values = true)]
+    pub defect_rate: String,
 }
 
 #[derive(Debug, Args)]
@@ -332,4 +337,30 @@ pub struct ResidentShowArgs {
     pub at: AtArg,
     #[command(flatten)]
     pub json: JsonArg,
+}
+
+/// `synth --defect-rate`: a probability from 0 to 1. Parsed here rather than by clap, so that a
+/// bad value is the one-line error every command gives.
+pub fn parse_defect_rate(text: &str) -> anyhow::Result<f64> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|p| (0.0..=1.0).contains(p))
+        .with_context(|| format!("--defect-rate '{text}' is not a probability from 0 to 1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_defect_rate;
+
+    #[test]
+    fn synth_defect_rate_is_a_probability() {
+        for (text, p) in [("0", 0.0), ("0.2", 0.2), (" 1 ", 1.0), ("1e-3", 0.001)] {
+            assert_eq!(parse_defect_rate(text).ok(), Some(p), "{text}");
+        }
+        for text in ["", "-0.1", "1.01", "NaN", "inf", "20%", "abc"] {
+            let e = parse_defect_rate(text).err().map(|e| format!("{e:#}"));
+            assert!(e.is_some_and(|e| !e.contains('\n')), "{text}");
+        }
+    }
 }

@@ -124,16 +124,25 @@ fn run(cli: &Cli) -> Result<()> {
             .with_context(|| {
                 format!("--reference-date '{}' is not YYYY-MM-DD", a.reference_date)
             })?;
+            let defect_rate = hl_node::cli::parse_defect_rate(&a.defect_rate)?;
             let opts = synth::SynthOptions {
-                residents: a.residents,
-                seed: a.seed,
-                reference_date,
+                defect_rate,
+                ..synth::SynthOptions::new(a.residents, a.seed, reference_date)
             };
-            let (files, resources) = synth::write_population(&opts, &a.out)?;
+            let w = synth::write_population(&opts, &a.out)?;
             println!(
-                "wrote {files} files with {resources} resources to {}",
+                "wrote {} files with {} resources to {}",
+                w.files,
+                w.resources,
                 a.out.display()
             );
+            if defect_rate > 0.0 {
+                println!(
+                    "{} residents with a defect, labelled in {}",
+                    w.defects,
+                    a.out.join(synth::LABELS_FILE).display()
+                );
+            }
             Ok(())
         }
         Command::Demo(a) => commands::demo::run(a),

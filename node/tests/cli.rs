@@ -360,3 +360,48 @@ fn commands_without_a_data_dir_say_what_to_do() {
     assert!(r.stderr.contains("healthledger init"), "{}", r.stderr);
     assert_eq!(r.stderr.trim().lines().count(), 1);
 }
+
+#[test]
+fn synth_defect_rate_writes_labels_and_refuses_a_bad_rate() {
+    let hl = Hl::init();
+    let out = hl.dir.path().join("qc");
+    let out = out.to_str().expect("utf8 path");
+    let r = hl.run(&[
+        "synth",
+        "--residents",
+        "40",
+        "--seed",
+        "2",
+        "--defect-rate",
+        "0.5",
+        "--out",
+        out,
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    assert!(r.stdout.contains("residents with a defect"), "{}", r.stdout);
+    let labels = std::fs::read_to_string(std::path::Path::new(out).join("labels.jsonl"))
+        .expect("labels file");
+    assert!(labels.lines().count() >= 8, "{labels}");
+    for line in labels.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        assert!(
+            v["rule"].as_str().is_some_and(|r| r.starts_with("QC-")),
+            "{line}"
+        );
+        assert_eq!(v["id_card"].as_str().map(str::len), Some(18), "{line}");
+    }
+    for bad in ["1.5", "-0.1", "lots"] {
+        let r = hl.run(&[
+            "synth",
+            "--residents",
+            "1",
+            "--defect-rate",
+            bad,
+            "--out",
+            out,
+        ]);
+        assert_eq!(r.code, Some(1), "{bad}");
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+        assert!(r.stderr.contains("--defect-rate"), "{}", r.stderr);
+    }
+}

@@ -1,4 +1,4 @@
-//! Which resident a resource belongs to: its compartment reference (`subject`, `patient`,
+//! Which resident a resource belongs to: its compartment reference (`subject`, `patient`, `for`,
 //! `beneficiary`) resolved within the input, by identifier, or left for the writer to resolve
 //! against Patients already in the log.
 
@@ -18,7 +18,8 @@ impl InputOptions {
         by_id: &HashMap<&str, (Pseudonym, ResidentScope)>,
         non_patient_urls: &HashMap<&str, &str>,
     ) -> Result<ResidentRef, (String, String)> {
-        for field in ["subject", "patient", "beneficiary"] {
+        // `for` is where a Task names its patient (a CDC case notice).
+        for field in ["subject", "patient", "beneficiary", "for"] {
             let Some(r) = v.get(field).filter(|r| r.is_object()) else {
                 continue;
             };
@@ -105,5 +106,40 @@ impl InputOptions {
             patient_id: id.to_owned(),
             field: path.to_owned(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::input::{InputOptions, ResidentRef};
+    use crate::pseudonym::{Pseudonymizer, default_resident_systems};
+
+    #[test]
+    fn a_task_belongs_to_the_patient_it_is_for() {
+        let opts = InputOptions {
+            max_bytes: 1 << 20,
+            pseudonymizer: Pseudonymizer::new([1; 32], default_resident_systems(), "o".into()),
+        };
+        let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"fullUrl": "urn:uuid:p", "request": {"method": "PUT", "url": "Patient/p"},
+             "resource": {"resourceType": "Patient", "id": "p",
+                "identifier": [{"system": "urn:oid:2.16.156.10011.1.3", "value": "11010519491231002X"}]}},
+            {"fullUrl": "urn:uuid:t", "request": {"method": "PUT", "url": "Task/t"},
+             "resource": {"resourceType": "Task", "id": "t", "status": "requested",
+                "intent": "order", "for": {"reference": "urn:uuid:p"}}},
+            {"fullUrl": "urn:uuid:o", "request": {"method": "PUT", "url": "Task/o"},
+             "resource": {"resourceType": "Task", "id": "o", "status": "requested",
+                "intent": "order"}}
+        ]});
+        let p = opts
+            .prepare("t", &serde_json::to_vec(&bundle).expect("json"))
+            .expect("valid");
+        let ResidentRef::Known(patient, _) = &p.records[0].resident else {
+            panic!("the Patient has a resident");
+        };
+        assert!(matches!(&p.records[1].resident, ResidentRef::Known(r, _) if r == patient));
+        assert_eq!(p.records[2].resident, ResidentRef::None);
     }
 }

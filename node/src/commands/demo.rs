@@ -45,14 +45,12 @@ fn run_in(root: &Path, a: &DemoArgs) -> Result<()> {
     println!("   key    {}", ledger.verifier());
 
     println!("== 2. synth: {} residents (seed {})", a.residents, a.seed);
-    let opts = synth::SynthOptions {
-        residents: a.residents,
-        seed: a.seed,
-        reference_date: time::macros::date!(2026 - 01 - 01),
-    };
-    let (files, resources) = synth::write_population(&opts, &synth_dir)?;
+    let opts = synth::SynthOptions::new(a.residents, a.seed, time::macros::date!(2026 - 01 - 01));
+    let written = synth::write_population(&opts, &synth_dir)?;
     println!(
-        "   {files} bundles, {resources} FHIR resources in {}",
+        "   {} bundles, {} FHIR resources in {}",
+        written.files,
+        written.resources,
         synth_dir.display()
     );
 

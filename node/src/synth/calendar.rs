@@ -48,3 +48,15 @@ pub(super) fn add_months(d: Date, months: u32) -> Date {
     // The day is clamped to the month and the year stays within the supported range.
     Date::from_calendar_date(year, month, day).expect("clamped calendar date is valid")
 }
+
+/// The day a resident born on `birth` has completed `months` months of age: the same day of
+/// the month, or the 1st of the next month when that month is too short (born 29 Feb, 65 years
+/// are completed on 1 Mar, not on 28 Feb).
+pub(super) fn age_reached(birth: Date, months: u32) -> Date {
+    let d = add_months(birth, months);
+    if d.day() < birth.day() {
+        d + time::Duration::days(1)
+    } else {
+        d
+    }
+}

@@ -12,7 +12,8 @@ use super::random::pick;
 use super::resident::Resident;
 
 impl Resident<'_> {
-    pub(super) fn patient_resource(&mut self, id: &str, n: usize, age: i32) -> Value {
+    /// The Patient resource and its identity card number.
+    pub(super) fn patient_resource(&mut self, n: usize, age: i32) -> (Value, String) {
         let generation = match self.birth.year() {
             ..1970 => 0,
             1970..2000 => 1,
@@ -43,7 +44,7 @@ impl Resident<'_> {
         let phone = mobile(&mut self.rng);
         let mut patient = json!({
             "resourceType": "Patient",
-            "id": id,
+            "id": self.patient_id,
             "identifier": [
                 {"use": "official", "system": CN_ID_SYSTEM, "value": id_number},
                 {"use": "usual", "system": ARCHIVE_NO_SYSTEM, "value": archive_no},
@@ -73,7 +74,7 @@ impl Resident<'_> {
                 "telecom": [{"system": "phone", "value": phone, "use": "mobile"}],
             }]);
         }
-        patient
+        (patient, id_number)
     }
 
     /// The identity number used to be drawn here: an area code of the district (7 in 10) or

@@ -1,5 +1,8 @@
-//! One resident's bundle: the order of the random draws, which programmes the resident is in,
-//! and the encounter and observation records every programme shares.
+//! One resident: the order of the random draws, which programmes the resident is in, and the
+//! records grouped by the visit they belong to. The groups stay addressable until the bundle is
+//! written, so that `defects` can find a visit and change or drop it.
+
+use std::collections::BTreeSet;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -7,119 +10,113 @@ use serde_json::{Value, json};
 use time::{Date, Duration};
 
 use super::calendar::{At, age_years};
-use super::chronic::Prog;
-use super::codes::{
-    ACT_CODE, BMI, BP_PANEL, Category, Code, DBP, HEIGHT, LOINC, Measure, OBS_CATEGORY,
-    PHS_SERVICE, SBP, WAIST, WEIGHT,
-};
-use super::fhir::{bundle_file, coded, entry, fixed, int, quantity, round_to};
+use super::codes::{ACT_CODE, Code, PHS_SERVICE};
+use super::defects;
+use super::fhir::{bundle_file, coded, entry};
 use super::institution::Institution;
+use super::labels::Label;
+use super::programmes::Plan;
 use super::random::{clamp, normal, pick, uuid};
 use super::{SynthFile, SynthOptions, check_options};
 
 /// Records go back this far before the reference date (children's go back to birth).
 pub(super) const HISTORY_DAYS: i64 = 3 * 365;
 
-/// Records that belong together (a visit and what was measured at it), ordered by time in the
-/// bundle.
-struct Group {
-    at: At,
-    entries: Vec<Value>,
+/// A record's place: (group, index in the group).
+pub(super) type Loc = (usize, usize);
+
+pub(super) struct Rec {
+    pub(super) kind: &'static str,
+    pub(super) id: String,
+    pub(super) resource: Value,
+}
+
+impl Rec {
+    /// `Kind/id`, as the labels name records.
+    pub(super) fn key(&self) -> String {
+        format!("{}/{}", self.kind, self.id)
+    }
+}
+
+/// Records that belong together (a visit and what was recorded at it), ordered by time in the
+/// bundle. A dropped visit is a group emptied in place, so other groups keep their index.
+pub(super) struct Group {
+    pub(super) at: At,
+    pub(super) recs: Vec<Rec>,
 }
 
 pub(super) struct Encounter {
     pub(super) reference: String,
     pub(super) start: At,
     pub(super) practitioner: String,
+    pub(super) group: usize,
 }
 
 pub(super) struct Resident<'a> {
     pub(super) rng: ChaCha8Rng,
     pub(super) inst: &'a Institution,
+    /// The evaluation day T: every record is dated before it.
     pub(super) reference: Date,
+    /// Records are dated before this day: the reference date, or the day of death.
+    pub(super) until: Date,
     pub(super) window_start: Date,
     pub(super) birth: Date,
     pub(super) male: bool,
+    pub(super) patient_id: String,
+    /// `urn:uuid:` reference to the Patient.
     pub(super) patient: String,
+    pub(super) patient_resource: Value,
+    pub(super) id_card: String,
     pub(super) family_doctor: String,
     /// Adult height in cm and usual BMI, for the measurements of adults.
-    height: f64,
-    bmi: f64,
-    groups: Vec<Group>,
+    pub(super) height: f64,
+    pub(super) bmi: f64,
+    pub(super) groups: Vec<Group>,
+    pub(super) plan: Plan,
+    /// Days with a visit that records vital signs, so that two visits never record the same
+    /// measurement on the same day (a QC-X10 duplicate).
+    busy: BTreeSet<Date>,
 }
 
-pub(super) fn resident_with(inst: &Institution, opts: &SynthOptions, n: usize) -> SynthFile {
+/// Resident `n`'s bundle and, when a defect was injected, its label.
+pub(super) fn resident_with(
+    inst: &Institution,
+    opts: &SynthOptions,
+    n: usize,
+) -> (SynthFile, Option<Label>) {
     if let Err(e) = check_options(opts) {
         panic!("{e}");
     }
-    let reference = opts.reference_date;
-    let mut rng = resident_rng(opts, n);
-    let (male, birth) = sex_and_birth(&mut rng, reference);
-    let age = age_years(birth, reference);
-    let patient_id = uuid(&mut rng);
-    let family_doctor = pick(&mut rng, &inst.doctors).clone();
-    let window_start = birth.max(reference - Duration::days(HISTORY_DAYS));
-    let mut r = Resident {
-        rng,
-        inst,
-        reference,
-        window_start,
-        birth,
-        male,
-        patient: format!("urn:uuid:{patient_id}"),
-        family_doctor,
-        height: 0.0,
-        bmi: 0.0,
-        groups: Vec::new(),
-    };
-    let patient = r.patient_resource(&patient_id, n, age);
-    r.height = if male {
-        clamp(r.normal(169.0, 6.0), 155.0, 188.0)
-    } else {
-        clamp(r.normal(158.0, 5.5), 145.0, 175.0)
-    } - if age >= 70 { 2.0 } else { 0.0 };
-    r.bmi = clamp(r.normal(23.8, 3.0), 17.5, 33.0);
+    let mut r = Resident::new(inst, opts, n);
+    r.programmes();
+    let label = defects::inject(&mut r, opts, n);
+    (r.into_bundle(n), label)
+}
 
-    let mut programmes = Vec::new();
-    if age >= 35 {
-        let (p_htn, p_t2d) = match age {
-            35..45 => (0.08, 0.03),
-            45..55 => (0.17, 0.07),
-            55..65 => (0.28, 0.11),
-            65..75 => (0.36, 0.15),
-            _ => (0.42, 0.15),
-        };
-        for (prog, p) in [(Prog::Htn, p_htn), (Prog::T2d, p_t2d)] {
-            if r.rng.gen_bool(p)
-                && let Some(programme) = r.enrol(prog)
-            {
-                programmes.push(programme);
-            }
-        }
-    }
-    if !programmes.is_empty() {
-        r.bmi = (r.bmi + 1.5).min(35.0);
-    }
-    for programme in &programmes {
-        r.follow_ups(programme, programmes.len() > 1);
-    }
-    if age >= 35 {
-        r.health_checks(&programmes);
-    }
-    if age < 7 {
-        r.child_checks();
-    }
-    if age < 18 {
-        r.immunizations();
-    }
+/// The rules a defect could be injected for in resident `n`.
+#[cfg(test)]
+pub(super) fn applicable_rules(
+    inst: &Institution,
+    opts: &SynthOptions,
+    n: usize,
+) -> Vec<&'static str> {
+    let mut r = Resident::new(inst, opts, n);
+    r.programmes();
+    defects::applicable(&r)
+}
 
-    let mut groups = std::mem::take(&mut r.groups);
-    // Stable, so records of the same minute keep the order they were made in.
-    groups.sort_by_key(|g| g.at);
-    let mut entries = Vec::with_capacity(1 + groups.iter().map(|g| g.entries.len()).sum::<usize>());
-    entries.push(entry("Patient", &patient_id, patient));
-    entries.extend(groups.into_iter().flat_map(|g| g.entries));
-    bundle_file(format!("resident-{:06}.json", n + 1), entries)
+/// Resident `n` with a defect of `rule`, if it can apply.
+#[cfg(test)]
+pub(super) fn resident_with_rule(
+    inst: &Institution,
+    opts: &SynthOptions,
+    n: usize,
+    rule: &'static str,
+) -> Option<(SynthFile, Label)> {
+    let mut r = Resident::new(inst, opts, n);
+    r.programmes();
+    let label = defects::inject_rule(&mut r, rule, opts.seed, n)?;
+    Some((r.into_bundle(n), label))
 }
 
 fn resident_rng(opts: &SynthOptions, n: usize) -> ChaCha8Rng {
@@ -141,7 +138,9 @@ fn sex_and_birth(rng: &mut ChaCha8Rng, reference: Date) -> (bool, Date) {
             75..95 => 65..80,
             _ => 80..96,
         };
-        rng.gen_range(years.start * 365..years.end * 365)
+        // Born before the reference day: a birth date on it would be after T read as the
+        // start of that day (QC-F03).
+        rng.gen_range((years.start * 365).max(1)..years.end * 365)
     };
     (male, reference - Duration::days(age_days))
 }
@@ -155,7 +154,86 @@ pub(super) fn resident_id_number(inst: &Institution, opts: &SynthOptions, n: usi
     super::identity::id_number(inst.district, n, birth, male)
 }
 
-impl Resident<'_> {
+impl<'a> Resident<'a> {
+    fn new(inst: &'a Institution, opts: &SynthOptions, n: usize) -> Self {
+        let reference = opts.reference_date;
+        let mut rng = resident_rng(opts, n);
+        let (male, birth) = sex_and_birth(&mut rng, reference);
+        let patient_id = uuid(&mut rng);
+        let family_doctor = pick(&mut rng, &inst.doctors).clone();
+        let window_start = birth.max(reference - Duration::days(HISTORY_DAYS));
+        let mut r = Resident {
+            rng,
+            inst,
+            reference,
+            until: reference,
+            window_start,
+            birth,
+            male,
+            patient: format!("urn:uuid:{patient_id}"),
+            patient_id,
+            patient_resource: Value::Null,
+            id_card: String::new(),
+            family_doctor,
+            height: 0.0,
+            bmi: 0.0,
+            groups: Vec::new(),
+            plan: Plan::default(),
+            busy: BTreeSet::new(),
+        };
+        let age = r.age();
+        let (patient, id_card) = r.patient_resource(n, age);
+        r.patient_resource = patient;
+        r.id_card = id_card;
+        r.height = if male {
+            clamp(r.normal(169.0, 6.0), 155.0, 188.0)
+        } else {
+            clamp(r.normal(158.0, 5.5), 145.0, 175.0)
+        } - if age >= 70 { 2.0 } else { 0.0 };
+        r.bmi = clamp(r.normal(23.8, 3.0), 17.5, 33.0);
+        r.draw_death(age);
+        r
+    }
+
+    /// Some adults died during the history window. Deaths fall before the last 12 months, so
+    /// that no programme has a partly enrolled 12-month window at its end: what a death
+    /// changes is checked by QC-X12 and QC-T02, not by the cadence rules.
+    fn draw_death(&mut self, age: i32) {
+        let p = match age {
+            35..65 => 0.004,
+            65..80 => 0.03,
+            80.. => 0.08,
+            _ => return,
+        };
+        if !self.rng.gen_bool(p) {
+            return;
+        }
+        let (lo, hi) = (
+            self.window_start + Duration::days(60),
+            self.reference - Duration::days(400),
+        );
+        if lo > hi {
+            return;
+        }
+        let day = self.day_between(lo, hi);
+        let at = self.at(day, 8 * 60, 23 * 60 + 59);
+        self.until = day;
+        self.plan.death = Some(day);
+        if let Value::Object(p) = &mut self.patient_resource {
+            p.insert("deceasedDateTime".into(), at.fhir().into());
+        }
+    }
+
+    /// Age in completed years at the reference date.
+    pub(super) fn age(&self) -> i32 {
+        age_years(self.birth, self.reference)
+    }
+
+    /// The last day a record may be dated.
+    pub(super) fn last_day(&self) -> Date {
+        self.until - Duration::days(1)
+    }
+
     pub(super) fn normal(&mut self, mean: f64, sd: f64) -> f64 {
         normal(&mut self.rng, mean, sd)
     }
@@ -165,6 +243,13 @@ impl Resident<'_> {
         lo + Duration::days(self.rng.gen_range(0..=span))
     }
 
+    pub(super) fn days(&mut self, lo: i64, hi: i64) -> Duration {
+        Duration::days(self.rng.gen_range(lo..=hi))
+    }
+
+    /// A time of day from `from` to `to` minutes after midnight. Clinic times start at 08:00
+    /// (UTC+8), so a record's UTC date is its local date and ages in months come out the same
+    /// whichever the rules use.
     pub(super) fn at(&mut self, date: Date, from: u16, to: u16) -> At {
         At {
             date,
@@ -172,20 +257,47 @@ impl Resident<'_> {
         }
     }
 
-    pub(super) fn group(&mut self, at: At) {
+    /// `date`, or the first of the next `slack` days, that no other visit recording vital
+    /// signs has taken; marks it taken.
+    pub(super) fn free_day(&mut self, date: Date, slack: i64) -> Date {
+        let day = (0..=slack)
+            .map(|k| date + Duration::days(k))
+            .find(|d| !self.busy.contains(d))
+            .unwrap_or(date);
+        self.busy.insert(day);
+        day
+    }
+
+    pub(super) fn group(&mut self, at: At) -> usize {
         self.groups.push(Group {
             at,
-            entries: Vec::new(),
+            recs: Vec::new(),
         });
+        self.groups.len() - 1
     }
 
-    pub(super) fn push(&mut self, resource_type: &str, id: &str, resource: Value) {
-        let e = entry(resource_type, id, resource);
-        if let Some(group) = self.groups.last_mut() {
-            group.entries.push(e);
-        }
+    /// Adds a record to the latest group.
+    pub(super) fn push(&mut self, kind: &'static str, id: String, resource: Value) -> Loc {
+        let g = self.groups.len() - 1;
+        let recs = &mut self.groups[g].recs;
+        recs.push(Rec { kind, id, resource });
+        (g, recs.len() - 1)
     }
 
+    pub(super) fn rec(&self, loc: Loc) -> &Rec {
+        &self.groups[loc.0].recs[loc.1]
+    }
+
+    pub(super) fn rec_mut(&mut self, loc: Loc) -> &mut Rec {
+        &mut self.groups[loc.0].recs[loc.1]
+    }
+
+    /// `urn:uuid:` reference to the record at `loc`.
+    pub(super) fn reference_to(&self, loc: Loc) -> String {
+        format!("urn:uuid:{}", self.rec(loc).id)
+    }
+
+    /// A finished visit of `minutes`; `programme` is the episode and the condition it serves.
     pub(super) fn encounter(
         &mut self,
         start: At,
@@ -193,14 +305,14 @@ impl Resident<'_> {
         service: Code,
         class: &str,
         practitioner: &str,
-        programme: Option<(&str, &str)>,
+        programme: Option<(&str, Option<&str>)>,
     ) -> Encounter {
-        self.group(start);
+        let group = self.group(start);
         let id = uuid(&mut self.rng);
-        let class_display = if class == "HH" {
-            "home health"
-        } else {
-            "ambulatory"
+        let class_display = match class {
+            "HH" => "home health",
+            "VR" => "virtual",
+            _ => "ambulatory",
         };
         let mut resource = json!({
             "resourceType": "Encounter",
@@ -215,80 +327,33 @@ impl Resident<'_> {
         }
         resource["participant"] = json!([{"individual": {"reference": practitioner}}]);
         resource["period"] = json!({"start": start.fhir(), "end": start.plus(minutes).fhir()});
-        if let Some((_, condition)) = programme {
+        if let Some((_, Some(condition))) = programme {
             resource["reasonReference"] = json!([{"reference": condition}]);
         }
         resource["serviceProvider"] = json!({"reference": self.inst.org_id});
-        self.push("Encounter", &id, resource);
+        let reference = format!("urn:uuid:{id}");
+        self.push("Encounter", id, resource);
         Encounter {
-            reference: format!("urn:uuid:{id}"),
+            reference,
             start,
             practitioner: practitioner.to_owned(),
+            group,
         }
     }
 
-    fn observation_base(
-        &mut self,
-        enc: &Encounter,
-        offset: u16,
-        code: Code,
-        category: Category,
-    ) -> (String, Value) {
-        let id = uuid(&mut self.rng);
-        let (cat_code, cat_display) = match category {
-            Category::VitalSigns => ("vital-signs", "Vital Signs"),
-            Category::Laboratory => ("laboratory", "Laboratory"),
-        };
-        let resource = json!({
-            "resourceType": "Observation",
-            "id": id,
-            "status": "final",
-            "category": [{"coding": [{"system": OBS_CATEGORY, "code": cat_code, "display": cat_display}]}],
-            "code": coded(LOINC, code),
-            "subject": {"reference": self.patient},
-            "encounter": {"reference": enc.reference},
-            "effectiveDateTime": enc.start.plus(offset).fhir(),
-            "performer": [{"reference": enc.practitioner}],
-        });
-        (id, resource)
-    }
-
-    pub(super) fn quantity_obs(&mut self, enc: &Encounter, offset: u16, m: Measure, value: Value) {
-        let (id, mut resource) = self.observation_base(enc, offset, m.code, m.category);
-        resource["valueQuantity"] = quantity(value, m.unit, m.ucum);
-        self.push("Observation", &id, resource);
-    }
-
-    pub(super) fn blood_pressure(&mut self, enc: &Encounter, offset: u16, sbp: f64, dbp: f64) {
-        let (id, mut resource) = self.observation_base(enc, offset, BP_PANEL, Category::VitalSigns);
-        resource["component"] = json!([
-            {"code": coded(LOINC, SBP), "valueQuantity": quantity(int(sbp), "mmHg", "mm[Hg]")},
-            {"code": coded(LOINC, DBP), "valueQuantity": quantity(int(dbp), "mmHg", "mm[Hg]")},
-        ]);
-        self.push("Observation", &id, resource);
-    }
-
-    /// Weight and a BMI computed from the recorded (rounded) weight, so the two agree; the
-    /// annual check also measures height and waist.
-    pub(super) fn weight_and_bmi(&mut self, enc: &Encounter, offset: u16, full: bool) {
-        let height = round_to(self.height, 1);
-        let weight = round_to(
-            self.bmi * (height / 100.0) * (height / 100.0) * (1.0 + self.normal(0.0, 0.012)),
-            1,
+    fn into_bundle(self, n: usize) -> SynthFile {
+        let mut groups = self.groups;
+        // Stable, so records of the same minute keep the order they were made in.
+        groups.sort_by_key(|g| g.at);
+        let mut entries =
+            Vec::with_capacity(1 + groups.iter().map(|g| g.recs.len()).sum::<usize>());
+        entries.push(entry("Patient", &self.patient_id, self.patient_resource));
+        entries.extend(
+            groups
+                .into_iter()
+                .flat_map(|g| g.recs)
+                .map(|r| entry(r.kind, &r.id, r.resource)),
         );
-        if full {
-            self.quantity_obs(enc, offset, HEIGHT, fixed(height, 1));
-        }
-        self.quantity_obs(enc, offset, WEIGHT, fixed(weight, 1));
-        let bmi = weight / ((height / 100.0) * (height / 100.0));
-        if full {
-            let waist = clamp(
-                3.4 * bmi + if self.male { 3.0 } else { 0.0 } + self.normal(0.0, 4.0),
-                60.0,
-                120.0,
-            );
-            self.quantity_obs(enc, offset, WAIST, fixed(waist, 1));
-        }
-        self.quantity_obs(enc, offset, BMI, fixed(bmi, 1));
+        bundle_file(format!("resident-{:06}.json", n + 1), entries)
     }
 }
