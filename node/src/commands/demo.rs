@@ -75,13 +75,44 @@ fn run_in(root: &Path, a: &DemoArgs) -> Result<()> {
         added as f64 / secs.max(1e-9)
     );
 
-    println!("== 4. the signed checkpoint (C2SP tlog-checkpoint + signed-note)");
+    println!(
+        "== 4. quality control: 46 rules, programmes and completeness for every resident, as of {}",
+        opts.reference_date
+    );
+    let at = opts.reference_date.with_hms(23, 59, 59)?.assume_utc();
+    let assessor = super::qc::assessor()?;
+    let residents = crate::qc::all_residents(&ledger)?;
+    let started = Instant::now();
+    let (mut findings, mut scores, mut events, mut changed) = (0, Vec::new(), 0, Vec::new());
+    for r in &residents {
+        let tree = hl_indexer::tree::ResidentTree::from_log(&ledger, r)?;
+        let (x, summary) = crate::qc::evaluate_resident(&ledger, &assessor, &tree, at)?;
+        findings += x.findings.len();
+        events += x.events.len();
+        scores.push(x.score);
+        changed.extend(summary);
+    }
+    let summary = assessor.scorer.summary(&scores);
+    let appended = crate::qc::append_summaries(&ledger, &changed)?;
+    println!(
+        "   {} residents in {:.2} s: {findings} findings, {events} events; completeness mean {:.1}, {:.1}% under 60",
+        residents.len(),
+        started.elapsed().as_secs_f64(),
+        summary.mean,
+        100.0 * summary.incomplete_share
+    );
+    println!(
+        "   {} QC summary records appended: the QC status is now covered by the checkpoint",
+        appended
+    );
+
+    println!("== 5. the signed checkpoint (C2SP tlog-checkpoint + signed-note)");
     for line in ledger.checkpoint()?.lines() {
         println!("   {line}");
     }
 
     println!(
-        "== 5. anchor it on the embedded chain (contract deployed, institution registered on first use)"
+        "== 6. anchor it on the embedded chain (contract deployed, institution registered on first use)"
     );
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -102,7 +133,7 @@ fn run_in(root: &Path, a: &DemoArgs) -> Result<()> {
     let first = synth_dir.join("resident-000001.json");
     let resident_id = first_cn_id(&first)?;
     let bundle_path = root.join("resident-proof.json");
-    println!("== 6. export every record of resident {resident_id} with inclusion proofs");
+    println!("== 7. export every record of resident {resident_id} with inclusion proofs");
     let n = super::log::export(
         &ledger,
         &node.pseudonymizer()?,
@@ -115,7 +146,7 @@ fn run_in(root: &Path, a: &DemoArgs) -> Result<()> {
     println!("   {n} records -> {}", bundle_path.display());
     ledger.close();
 
-    println!("== 7. verify the bundle offline, pinned to the institution's key");
+    println!("== 8. verify the bundle offline, pinned to the institution's key");
     super::verify::verify(&VerifyArgs {
         bundle: bundle_path.clone(),
         key: Some(node.signer()?.verifier().to_string()),
@@ -123,7 +154,7 @@ fn run_in(root: &Path, a: &DemoArgs) -> Result<()> {
         chain: Default::default(),
     })?;
 
-    println!("== 8. tamper with one byte of the bundle: verification must fail");
+    println!("== 9. tamper with one byte of the bundle: verification must fail");
     let text = std::fs::read_to_string(&bundle_path)?;
     let tampered = tamper_first_digit(&text).context("no digit to change in the bundle")?;
     let tampered_path = root.join("resident-proof-tampered.json");
