@@ -12,7 +12,7 @@ use super::facts::Facts;
 use super::field::{finding, loinc_codes};
 use super::params::{AgeLimit, Params, ParamsError, Severity, ValueSets};
 use super::valueset::ValueSet;
-use super::{Finding, Level, ResidentView, Rule};
+use super::{Finding, ResidentView, Rule, rule_meta};
 use crate::model::{Gender, Patient, Resource};
 use crate::tree::{ResidentTree, ResourceNode};
 
@@ -167,18 +167,7 @@ impl X01PregnancyMale {
 }
 
 impl Rule for X01PregnancyMale {
-    fn id(&self) -> &'static str {
-        "QC-X01"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["value_sets.PREG"]
-    }
+    rule_meta!("QC-X01", X, defaults: ["value_sets.PREG"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         let services = services(&resident.facts);
@@ -222,18 +211,7 @@ impl X02SexSpecificDiagnosis {
 }
 
 impl Rule for X02SexSpecificDiagnosis {
-    fn id(&self) -> &'static str {
-        "QC-X02"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["value_sets.MALE-ONLY", "value_sets.FEMALE-ONLY"]
-    }
+    rule_meta!("QC-X02", X, defaults: ["value_sets.MALE-ONLY", "value_sets.FEMALE-ONLY"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         for (pn, p) in resident.patients() {
@@ -307,18 +285,7 @@ fn age_text(m: i32) -> String {
 }
 
 impl Rule for X06ProgrammeEligibility {
-    fn id(&self) -> &'static str {
-        "QC-X06"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["ages"]
-    }
+    rule_meta!("QC-X06", X, defaults: ["ages"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         let services = services(&resident.facts);
@@ -415,18 +382,7 @@ impl X07AntidiabeticWithoutDiabetes {
 }
 
 impl Rule for X07AntidiabeticWithoutDiabetes {
-    fn id(&self) -> &'static str {
-        "QC-X07"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["value_sets.DM-any", "atc_prefixes", "window_days"]
-    }
+    rule_meta!("QC-X07", X, defaults: ["value_sets.DM-any", "atc_prefixes", "window_days"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         // Each diabetes diagnosis's date (`None`: undated).
         let diagnoses: Vec<Option<OffsetDateTime>> = counted(resident)
@@ -496,18 +452,7 @@ impl X09ObservationEncounter {
 }
 
 impl Rule for X09ObservationEncounter {
-    fn id(&self) -> &'static str {
-        "QC-X09"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["window_days"]
-    }
+    rule_meta!("QC-X09", X, defaults: ["window_days"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         for en in resident.encounters() {

@@ -11,7 +11,7 @@ use super::{day, evidence, status_in};
 use crate::qc::facts::{Obs, Visit, bp_of, fbg_mmol};
 use crate::qc::field::finding;
 use crate::qc::params::{Codes, Params, ParamsError, Severity};
-use crate::qc::{Finding, Level, ResidentView, Rule};
+use crate::qc::{Finding, ResidentView, Rule, rule_meta};
 
 /// How a finding's sentence names a visit: "the hypertension follow-up on 2024-05-10".
 fn visit_name(v: &Visit) -> String {
@@ -144,15 +144,7 @@ impl X08ClassificationContradicts {
 }
 
 impl Rule for X08ClassificationContradicts {
-    fn id(&self) -> &'static str {
-        "QC-X08"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.p.severity
-    }
+    rule_meta!("QC-X08", X, severity: p.severity);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let (c, p) = (&self.codes, &self.p);
@@ -285,15 +277,7 @@ struct Group {
 }
 
 impl Rule for X10DuplicateFacts {
-    fn id(&self) -> &'static str {
-        "QC-X10"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.p.severity
-    }
+    rule_meta!("QC-X10", X, severity: p.severity);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let mut groups: BTreeMap<Vec<String>, Group> = BTreeMap::new();
@@ -437,15 +421,7 @@ impl X11ElderlyCheckComplete {
 }
 
 impl Rule for X11ElderlyCheckComplete {
-    fn id(&self) -> &'static str {
-        "QC-X11"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.p.severity
-    }
+    rule_meta!("QC-X11", X, severity: p.severity);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let mut out = Vec::new();

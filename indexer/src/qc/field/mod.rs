@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use std::collections::BTreeMap;
 
 use super::params::{AllowedUnits, Params, ParamsError, Range, Severity};
-use super::{Finding, Level, ResidentView, Rule};
+use super::{Finding, ResidentView, Rule, rule_meta};
 use crate::identity::{IdCardIssue, id_card_issues};
 use crate::model::{CodeableConcept, Quantity, Resource};
 use crate::tree::ResidentTree;
@@ -65,15 +65,7 @@ impl F01IdCardValid {
 }
 
 impl Rule for F01IdCardValid {
-    fn id(&self) -> &'static str {
-        "QC-F01"
-    }
-    fn level(&self) -> Level {
-        Level::F
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-F01", F);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         for (node, patient) in resident.patients() {
@@ -111,18 +103,7 @@ impl F03CoreDemographics {
 }
 
 impl Rule for F03CoreDemographics {
-    fn id(&self) -> &'static str {
-        "QC-F03"
-    }
-    fn level(&self) -> Level {
-        Level::F
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["min_birth_date"]
-    }
+    rule_meta!("QC-F03", F, defaults: ["min_birth_date"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         for (node, p) in resident.patients() {
@@ -184,18 +165,7 @@ impl F07PlausibleRange {
 }
 
 impl Rule for F07PlausibleRange {
-    fn id(&self) -> &'static str {
-        "QC-F07"
-    }
-    fn level(&self) -> Level {
-        Level::F
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["ranges"]
-    }
+    rule_meta!("QC-F07", F, defaults: ["ranges"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         for node in resident.resources() {
@@ -301,15 +271,7 @@ impl F02ArchiveNumber {
 }
 
 impl Rule for F02ArchiveNumber {
-    fn id(&self) -> &'static str {
-        "QC-F02"
-    }
-    fn level(&self) -> Level {
-        Level::F
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-F02", F);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         for (node, patient) in resident.patients() {
@@ -453,18 +415,7 @@ impl F04RequiredElements {
 }
 
 impl Rule for F04RequiredElements {
-    fn id(&self) -> &'static str {
-        "QC-F04"
-    }
-    fn level(&self) -> Level {
-        Level::F
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["required"]
-    }
+    rule_meta!("QC-F04", F, defaults: ["required"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         for node in resident.resources() {
@@ -535,18 +486,7 @@ impl F05RecognisedSystem {
 }
 
 impl Rule for F05RecognisedSystem {
-    fn id(&self) -> &'static str {
-        "QC-F05"
-    }
-    fn level(&self) -> Level {
-        Level::F
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["systems (the phs-service code system)"]
-    }
+    rule_meta!("QC-F05", F, defaults: ["systems (the phs-service code system)"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         for node in resident.resources() {
@@ -613,15 +553,7 @@ impl F06UnitAllowed {
 }
 
 impl Rule for F06UnitAllowed {
-    fn id(&self) -> &'static str {
-        "QC-F06"
-    }
-    fn level(&self) -> Level {
-        Level::F
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-F06", F);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         for node in resident.resources() {
@@ -685,15 +617,7 @@ impl F08NoFutureDates {
 }
 
 impl Rule for F08NoFutureDates {
-    fn id(&self) -> &'static str {
-        "QC-F08"
-    }
-    fn level(&self) -> Level {
-        Level::F
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-F08", F);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         for node in resident.resources() {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::qc::Level;
 use crate::testutil::Check;
 use crate::testutil::resident;
 use serde_json::{Value, json};

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::field::{LOINC, finding};
 use super::params::{Params, Severity};
-use super::{Finding, Level, ResidentView, Rule};
+use super::{Finding, ResidentView, Rule, rule_meta};
 use crate::identity::{IdCardIssue, id_card_issues};
 use crate::model::{FhirTime, Gender, Observation, Resource};
 use crate::tree::{ResidentTree, ResourceNode};
@@ -76,18 +76,7 @@ impl R01BpPanelCoherent {
 }
 
 impl Rule for R01BpPanelCoherent {
-    fn id(&self) -> &'static str {
-        "QC-R01"
-    }
-    fn level(&self) -> Level {
-        Level::R
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["pulse_pressure_low", "pulse_pressure_high"]
-    }
+    rule_meta!("QC-R01", R, defaults: ["pulse_pressure_low", "pulse_pressure_high"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         observations(resident)
             .filter(|(_, o)| has_loinc(o, BP_PANEL))
@@ -135,15 +124,7 @@ impl R02StartBeforeEnd {
 }
 
 impl Rule for R02StartBeforeEnd {
-    fn id(&self) -> &'static str {
-        "QC-R02"
-    }
-    fn level(&self) -> Level {
-        Level::R
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-R02", R);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         for node in resident.resources() {
@@ -218,18 +199,7 @@ impl R03BmiComputed {
 }
 
 impl Rule for R03BmiComputed {
-    fn id(&self) -> &'static str {
-        "QC-R03"
-    }
-    fn level(&self) -> Level {
-        Level::R
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["tolerance"]
-    }
+    rule_meta!("QC-R03", R, defaults: ["tolerance"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         // Encounter id → (code, unit) → first (leaf, value).
         let mut by_encounter: BTreeMap<&str, BTreeMap<&str, (u64, f64)>> = BTreeMap::new();
@@ -292,15 +262,7 @@ impl R04StatusCoherence {
 }
 
 impl Rule for R04StatusCoherence {
-    fn id(&self) -> &'static str {
-        "QC-R04"
-    }
-    fn level(&self) -> Level {
-        Level::R
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-R04", R);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         for node in resident.resources() {
@@ -382,15 +344,7 @@ fn sex_word(g: Gender) -> &'static str {
 }
 
 impl Rule for R05IdCardAgrees {
-    fn id(&self) -> &'static str {
-        "QC-R05"
-    }
-    fn level(&self) -> Level {
-        Level::R
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-R05", R);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         for (node, patient) in resident.patients() {

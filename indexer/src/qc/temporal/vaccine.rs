@@ -13,7 +13,7 @@ use time::{Date, Duration, OffsetDateTime};
 use super::super::facts::{Dose, add_months};
 use super::super::field::{finding, finding_with_severity};
 use super::super::params::{Params, ParamsError, Severity};
-use super::super::{Finding, Level, ResidentView, Rule};
+use super::super::{Finding, ResidentView, Rule, rule_meta};
 use super::{days, dead_by, months_text};
 
 /// Dose `number` of `series`, as the parameter file writes it (`Series-n`).
@@ -189,15 +189,7 @@ impl T11DoseInterval {
 }
 
 impl Rule for T11DoseInterval {
-    fn id(&self) -> &'static str {
-        "QC-T11"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-T11", T);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         // (canonical series, dose number) → the earliest record of that dose.
         let mut by_dose: BTreeMap<(&str, u32), Given<'_>> = BTreeMap::new();
@@ -419,18 +411,7 @@ fn excused(doses: &[Dose], d: &DoseRef, at: OffsetDateTime) -> Option<u64> {
 }
 
 impl Rule for T12VaccineOverdue {
-    fn id(&self) -> &'static str {
-        "QC-T12"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["max_age_months"]
-    }
+    rule_meta!("QC-T12", T, defaults: ["max_age_months"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let d = &f.demographics;
