@@ -6,7 +6,7 @@ use hl_ledger::pseudonym::CN_RESIDENT_ID_SYSTEM;
 use time::{Date, Duration, OffsetDateTime};
 
 use super::config::Field;
-use super::{Partial, Scorer, count};
+use super::{Partial, Scorer, count, share};
 use crate::identity::id_card_issues;
 use crate::model::Patient;
 use crate::programme::{Programme, ProgrammeState, Status};
@@ -133,25 +133,18 @@ impl<'a> Ctx<'a> {
                 .map(|o| o.leaf);
             let by_kind = self
                 .view
-                .resources()
-                .filter(|n| block.kinds.contains(&n.key.kind))
-                .filter(|n| n.resource().is_some_and(|r| !r.is_excluded()))
-                .map(|n| n.leaf);
+                .counted()
+                .filter(|(n, _)| block.kinds.contains(&n.key.kind))
+                .map(|(n, _)| n.leaf);
             let leaves: Vec<u64> = by_code.chain(by_kind).collect();
             if leaves.is_empty() {
                 empty.push(block.block.as_str());
             }
             evidence.extend(leaves);
         }
-        let share = |bad: usize, all: usize| {
-            if all == 0 {
-                1.0
-            } else {
-                (all - bad) as f64 / all as f64
-            }
-        };
-        let s = cfg.required_share * share(missing.len(), fields)
-            + (1.0 - cfg.required_share) * share(empty.len(), cfg.history.len());
+        let s = cfg.required_share * share(fields - missing.len(), fields)
+            + (1.0 - cfg.required_share)
+                * share(cfg.history.len() - empty.len(), cfg.history.len());
         let mut reasons = Vec::new();
         if !missing.is_empty() {
             reasons.push(format!(

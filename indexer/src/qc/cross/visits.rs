@@ -93,6 +93,18 @@ impl X08ClassificationContradicts {
             })
     }
 
+    /// How the measured value stands against the target when it contradicts the
+    /// classification `class` (`high`: at or above the target), as the sentence says it.
+    fn disagreement(&self, class: &str, high: bool) -> Option<&'static str> {
+        if class == self.p.controlled && high {
+            Some("at or above")
+        } else if class == self.p.uncontrolled && !high {
+            Some("below")
+        } else {
+            None
+        }
+    }
+
     /// The contradiction between a classification and the visit's values, if any.
     fn contradiction(
         &self,
@@ -105,14 +117,7 @@ impl X08ClassificationContradicts {
         let c = &self.codes;
         if class_code == c.htn_class {
             let ((s, d), leaf) = bp?;
-            let high = s >= p.sbp || d >= p.dbp;
-            let why = if class == p.controlled && high {
-                "at or above"
-            } else if class == p.uncontrolled && !high {
-                "below"
-            } else {
-                return None;
-            };
+            let why = self.disagreement(class, s >= p.sbp || d >= p.dbp)?;
             Some((
                 format!(
                     "blood pressure was classified as {class}, but it measured {s}/{d} mmHg, {why} the {}/{} target",
@@ -122,14 +127,7 @@ impl X08ClassificationContradicts {
             ))
         } else if class_code == c.t2d_class {
             let (g, leaf) = fbg?;
-            let high = g >= p.fbg;
-            let why = if class == p.controlled && high {
-                "at or above"
-            } else if class == p.uncontrolled && !high {
-                "below"
-            } else {
-                return None;
-            };
+            let why = self.disagreement(class, g >= p.fbg)?;
             Some((
                 format!(
                     "blood glucose was classified as {class}, but fasting glucose measured {g:.1} mmol/L, {why} the {:.1} target",

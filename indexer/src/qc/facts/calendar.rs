@@ -4,6 +4,17 @@ use time::Date;
 
 use crate::model::FhirTime;
 
+/// Completed calendar months from `from` to `to` (negative when `to` is earlier): an age in
+/// months, or the length of a stretch of enrolment.
+pub fn completed_months(from: Date, to: Date) -> i32 {
+    let months = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32;
+    if to.day() < from.day() {
+        months - 1
+    } else {
+        months
+    }
+}
+
 /// `day` + `months` calendar months, the day clamped to the target month's length.
 pub fn add_months(day: Date, months: i32) -> Option<Date> {
     let total = day.year() * 12 + day.month() as i32 - 1 + months;

@@ -16,7 +16,7 @@ use time::{Date, OffsetDateTime};
 use super::valueset::ValueSet;
 use crate::model::Gender;
 
-pub use calendar::{add_months, local_day, local_span};
+pub use calendar::{add_months, completed_months, local_day, local_span};
 pub use followups::{FollowUp, bp_of, fbg_mmol};
 
 /// Demographics from the resident's Patient records. With several Patients (one per
@@ -37,13 +37,7 @@ pub struct Demographics {
 impl Demographics {
     /// Age in completed months on `day`.
     pub fn age_months(&self, day: Date) -> Option<i32> {
-        let birth = self.birth?;
-        let months = (day.year() - birth.year()) * 12 + day.month() as i32 - birth.month() as i32;
-        Some(if day.day() < birth.day() {
-            months - 1
-        } else {
-            months
-        })
+        Some(completed_months(self.birth?, day))
     }
 
     /// Age in completed years on `day`.

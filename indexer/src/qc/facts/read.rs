@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 use super::{Diagnosis, Dose, Episode, Facts, Obs, Other, Req, Visit, local_day};
-use crate::model::{CodeableConcept, Resource};
+use crate::model::{CodeableConcept, FhirTime, Period, Resource};
+use crate::qc::field::LOINC;
 use crate::qc::params::Params;
 use crate::tree::ResidentTree;
 
@@ -22,6 +23,37 @@ fn codes(c: Option<&CodeableConcept>) -> Vec<(String, String)> {
 
 fn sort_key(t: Option<OffsetDateTime>) -> (bool, Option<OffsetDateTime>) {
     (t.is_none(), t)
+}
+
+fn instant(t: Option<&FhirTime>) -> Option<OffsetDateTime> {
+    t.map(|t| t.start)
+}
+
+/// A period's start and end, each absent when the period is.
+fn bounds(p: Option<&Period>) -> (Option<&FhirTime>, Option<&FhirTime>) {
+    p.map_or((None, None), |p| (p.start.as_ref(), p.end.as_ref()))
+}
+
+/// A Procedure, Communication or CarePlan as an [`Other`]: the three differ only in which
+/// elements give the code, the status and the times.
+fn other(
+    leaf: u64,
+    id: String,
+    kind: &'static str,
+    code: Vec<(String, String)>,
+    status: Option<String>,
+    (at, end): (Option<&FhirTime>, Option<&FhirTime>),
+) -> Other {
+    Other {
+        leaf,
+        id,
+        kind,
+        code,
+        status,
+        at: instant(at),
+        end: instant(end),
+        day: at.map(local_day),
+    }
 }
 
 impl Facts {
@@ -49,99 +81,68 @@ impl Facts {
         if d.leaf.is_none() {
             d.leaf = patients.first().map(|(n, _)| n.leaf);
         }
-        for n in resident.resources() {
-            let Some(r) = n.resource() else { continue };
-            if r.is_excluded() {
-                continue;
-            }
+        // The LOINC code, else the local phs-observation code, for a test and for each component.
+        let obs_code = |x: &CodeableConcept| {
+            x.code_in(LOINC)
+                .or_else(|| x.code_in(&c.observation_system))
+                .map(str::to_owned)
+        };
+        for (n, r) in resident.counted() {
             let (leaf, id) = (n.leaf, n.key.id.clone());
             let refid = |r: &Option<crate::model::Reference>, kind: &str| {
                 r.as_ref().and_then(|r| r.id_for(kind)).map(str::to_owned)
             };
             match r {
-                Resource::EpisodeOfCare(e) => f.episodes.push(Episode {
-                    leaf,
-                    id,
-                    programme: e.type_in(phs).map(str::to_owned),
-                    status: e.status.clone(),
-                    start: e
-                        .period
-                        .as_ref()
-                        .and_then(|p| p.start.as_ref())
-                        .map(|t| t.start),
-                    end: e
-                        .period
-                        .as_ref()
-                        .and_then(|p| p.end.as_ref())
-                        .map(|t| t.start),
-                    start_day: e
-                        .period
-                        .as_ref()
-                        .and_then(|p| p.start.as_ref())
-                        .map(local_day),
-                    end_day: e
-                        .period
-                        .as_ref()
-                        .and_then(|p| p.end.as_ref())
-                        .map(local_day),
-                    diagnoses: e
-                        .diagnoses
-                        .iter()
-                        .filter_map(|r| r.id_for("Condition").map(str::to_owned))
-                        .collect(),
-                    organization: refid(&e.managing_organization, "Organization"),
-                }),
-                Resource::Encounter(e) => f.visits.push(Visit {
-                    leaf,
-                    id,
-                    service: e
-                        .service_type
-                        .as_ref()
-                        .and_then(|s| s.code_in(phs))
-                        .map(str::to_owned),
-                    types: e.types.iter().flat_map(|t| codes(Some(t))).collect(),
-                    class: e.class.clone(),
-                    status: e.status.clone(),
-                    start: e
-                        .period
-                        .as_ref()
-                        .and_then(|p| p.start.as_ref())
-                        .map(|t| t.start),
-                    end: e
-                        .period
-                        .as_ref()
-                        .and_then(|p| p.end.as_ref())
-                        .map(|t| t.start),
-                    day: e
-                        .period
-                        .as_ref()
-                        .and_then(|p| p.start.as_ref())
-                        .map(local_day),
-                    provider: refid(&e.service_provider, "Organization"),
-                    observations: Vec::new(),
-                }),
-                Resource::Observation(o) => {
-                    let code = o.code.as_ref().and_then(|x| {
-                        x.code_in(crate::qc::field::LOINC)
-                            .or_else(|| x.code_in(&c.observation_system))
-                            .map(str::to_owned)
+                Resource::EpisodeOfCare(e) => {
+                    let (start, end) = bounds(e.period.as_ref());
+                    f.episodes.push(Episode {
+                        leaf,
+                        id,
+                        programme: e.type_in(phs).map(str::to_owned),
+                        status: e.status.clone(),
+                        start: instant(start),
+                        end: instant(end),
+                        start_day: start.map(local_day),
+                        end_day: end.map(local_day),
+                        diagnoses: e
+                            .diagnoses
+                            .iter()
+                            .filter_map(|r| r.id_for("Condition").map(str::to_owned))
+                            .collect(),
+                        organization: refid(&e.managing_organization, "Organization"),
                     });
+                }
+                Resource::Encounter(e) => {
+                    let (start, end) = bounds(e.period.as_ref());
+                    f.visits.push(Visit {
+                        leaf,
+                        id,
+                        service: e
+                            .service_type
+                            .as_ref()
+                            .and_then(|s| s.code_in(phs))
+                            .map(str::to_owned),
+                        types: e.types.iter().flat_map(|t| codes(Some(t))).collect(),
+                        class: e.class.clone(),
+                        status: e.status.clone(),
+                        start: instant(start),
+                        end: instant(end),
+                        day: start.map(local_day),
+                        provider: refid(&e.service_provider, "Organization"),
+                        observations: Vec::new(),
+                    });
+                }
+                Resource::Observation(o) => {
                     let components = o
                         .components
                         .iter()
-                        .filter_map(|x| {
-                            let code = x
-                                .code
-                                .code_in(crate::qc::field::LOINC)
-                                .or_else(|| x.code.code_in(&c.observation_system))?;
-                            Some((code.to_owned(), x.value.as_ref()?.value?))
-                        })
+                        .filter_map(|x| Some((obs_code(&x.code)?, x.value.as_ref()?.value?)))
                         .collect();
                     f.observations.push(Obs {
                         leaf,
                         id,
-                        code,
-                        at: o.effective.as_ref().map(|t| t.start),
+                        code: o.code.as_ref().and_then(obs_code),
+                        at: instant(o.effective.as_ref()),
                         day: o.effective.as_ref().map(local_day),
                         value: o.value.as_ref().and_then(|q| q.value),
                         unit: o.value.as_ref().and_then(|q| q.unit.clone()),
@@ -152,7 +153,7 @@ impl Facts {
                             .map(str::to_owned),
                         value_int: o.value_integer,
                         value_bool: o.value_boolean,
-                        value_time: o.value_time.as_ref().map(|t| t.start),
+                        value_time: instant(o.value_time.as_ref()),
                         value_day: o.value_time.as_ref().map(local_day),
                         components,
                         encounter: refid(&o.encounter, "Encounter"),
@@ -166,9 +167,9 @@ impl Facts {
                         codes: codes(x.code.as_ref()),
                         clinical_status: x.clinical_status.clone(),
                         verification_status: x.verification_status.clone(),
-                        onset: x.onset.as_ref().map(|t| t.start),
-                        recorded: x.recorded_date.as_ref().map(|t| t.start),
-                        abatement: x.abatement.as_ref().map(|t| t.start),
+                        onset: instant(x.onset.as_ref()),
+                        recorded: instant(x.recorded_date.as_ref()),
+                        abatement: instant(x.abatement.as_ref()),
                         onset_day: x.onset.as_ref().map(local_day),
                         recorded_day: x.recorded_date.as_ref().map(local_day),
                     });
@@ -182,7 +183,7 @@ impl Facts {
                     series_doses: i.series_doses,
                     status: i.status.clone(),
                     has_status_reason: i.has_status_reason,
-                    at: i.occurrence.as_ref().map(|t| t.start),
+                    at: instant(i.occurrence.as_ref()),
                     day: i.occurrence.as_ref().map(local_day),
                     performer: i.performer.as_ref().and_then(|r| r.reference.clone()),
                 }),
@@ -192,7 +193,7 @@ impl Facts {
                     kind: x.kind.clone(),
                     code: codes(x.code.as_ref()),
                     status: x.status.clone(),
-                    authored: x.authored_on.as_ref().map(|t| t.start),
+                    authored: instant(x.authored_on.as_ref()),
                     reasons: x
                         .reasons
                         .iter()
@@ -202,48 +203,30 @@ impl Facts {
                         .collect(),
                     encounter: refid(&x.encounter, "Encounter"),
                 }),
-                Resource::Procedure(x) => f.others.push(Other {
+                Resource::Procedure(x) => f.others.push(other(
                     leaf,
                     id,
-                    kind: "Procedure",
-                    code: codes(x.code.as_ref()),
-                    status: x.status.clone(),
-                    at: x.performed.as_ref().map(|t| t.start),
-                    end: x.performed_end.as_ref().map(|t| t.start),
-                    day: x.performed.as_ref().map(local_day),
-                }),
-                Resource::Communication(x) => f.others.push(Other {
+                    "Procedure",
+                    codes(x.code.as_ref()),
+                    x.status.clone(),
+                    (x.performed.as_ref(), x.performed_end.as_ref()),
+                )),
+                Resource::Communication(x) => f.others.push(other(
                     leaf,
                     id,
-                    kind: "Communication",
-                    code: Vec::new(),
-                    status: x.status.clone(),
-                    at: x.sent.as_ref().map(|t| t.start),
-                    end: None,
-                    day: x.sent.as_ref().map(local_day),
-                }),
-                Resource::CarePlan(x) => f.others.push(Other {
+                    "Communication",
+                    Vec::new(),
+                    x.status.clone(),
+                    (x.sent.as_ref(), None),
+                )),
+                Resource::CarePlan(x) => f.others.push(other(
                     leaf,
                     id,
-                    kind: "CarePlan",
-                    code: Vec::new(),
-                    status: x.status.clone(),
-                    at: x
-                        .period
-                        .as_ref()
-                        .and_then(|p| p.start.as_ref())
-                        .map(|t| t.start),
-                    end: x
-                        .period
-                        .as_ref()
-                        .and_then(|p| p.end.as_ref())
-                        .map(|t| t.start),
-                    day: x
-                        .period
-                        .as_ref()
-                        .and_then(|p| p.start.as_ref())
-                        .map(local_day),
-                }),
+                    "CarePlan",
+                    Vec::new(),
+                    x.status.clone(),
+                    bounds(x.period.as_ref()),
+                )),
                 Resource::Patient(_) | Resource::Medication(_) | Resource::Other { .. } => {}
             }
         }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
-use super::{LOINC, finding, loinc_codes};
-use crate::model::{CodeableConcept, Quantity, Resource};
+use super::{loinc_codes, per_record};
+use crate::model::{CodeableConcept, Observation, Quantity, Resource};
 use crate::qc::params::{AllowedUnits, Params, ParamsError, Range, Severity};
 use crate::qc::{Finding, ResidentView, Rule, rule_meta};
 
@@ -137,15 +137,8 @@ impl F04RequiredElements {
 impl Rule for F04RequiredElements {
     rule_meta!("QC-F04", F, defaults: ["required"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
-        let mut out = Vec::new();
-        for node in resident.resources() {
-            let Some(r) = node.resource() else { continue };
-            let Some(required) = self.required.get(&node.key.kind) else {
-                continue;
-            };
-            if r.is_excluded() {
-                continue;
-            }
+        per_record(self, resident, at, resident.counted(), |node, r| {
+            let required = self.required.get(&node.key.kind)?;
             let not_done =
                 matches!(r, Resource::Immunization(i) if i.status.as_deref() == Some("not-done"));
             let missing: Vec<&str> = required
@@ -160,22 +153,15 @@ impl Rule for F04RequiredElements {
                 .filter(|(e, _)| element_present(r, e) == Some(false))
                 .map(|(_, words)| *words)
                 .collect();
-            if !missing.is_empty() {
-                out.push(finding(
-                    self,
-                    resident,
-                    vec![node.leaf],
-                    at,
-                    format!(
-                        "The {} record {} has no {}.",
-                        node.key.kind,
-                        node.key.id,
-                        missing.join(", no ")
-                    ),
-                ));
-            }
-        }
-        out
+            (!missing.is_empty()).then(|| {
+                format!(
+                    "The {} record {} has no {}.",
+                    node.key.kind,
+                    node.key.id,
+                    missing.join(", no ")
+                )
+            })
+        })
     }
 }
 
@@ -208,23 +194,15 @@ impl F05RecognisedSystem {
 impl Rule for F05RecognisedSystem {
     rule_meta!("QC-F05", F, defaults: ["systems (the phs-service code system)"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
-        let mut out = Vec::new();
-        for node in resident.resources() {
-            let Some(r) = node.resource() else { continue };
-            if r.is_excluded() {
-                continue;
-            }
+        per_record(self, resident, at, resident.counted(), |node, r| {
             let (what, concept) = match r {
                 Resource::Condition(c) => ("diagnosis", c.code.as_ref()),
                 Resource::Observation(o) => ("test", o.code.as_ref()),
                 Resource::Immunization(i) => ("vaccine", i.vaccine_code.as_ref()),
                 Resource::Encounter(e) => ("service type", e.service_type.as_ref()),
-                _ => continue,
+                _ => return None,
             };
-            let Some(c) = concept else { continue };
-            if self.recognised(c) {
-                continue;
-            }
+            let c = concept.filter(|c| !self.recognised(c))?;
             let shown = c
                 .text
                 .as_deref()
@@ -241,19 +219,26 @@ impl Rule for F05RecognisedSystem {
                     .collect();
                 format!("only in {}", systems.join(", "))
             };
-            out.push(finding(
-                self,
-                resident,
-                vec![node.leaf],
-                at,
-                format!(
-                    "The {what} \"{shown}\" in {} is coded {how}, not in a recognised code system.",
-                    node.key
-                ),
-            ));
-        }
-        out
+            Some(format!(
+                "The {what} \"{shown}\" in {} is coded {how}, not in a recognised code system.",
+                node.key
+            ))
+        })
     }
+}
+
+/// Each measured value of an observation under each of its LOINC codes: its own value, then
+/// each component's. F06 and F07 judge the same values, so they must read them alike.
+fn loinc_values(o: &Observation) -> Vec<(&str, &Quantity)> {
+    let own = o.code.as_ref().zip(o.value.as_ref());
+    let parts = o
+        .components
+        .iter()
+        .filter_map(|c| Some((&c.code, c.value.as_ref()?)));
+    own.into_iter()
+        .chain(parts)
+        .flat_map(|(code, q)| loinc_codes(code).map(move |c| (c, q)))
+        .collect()
 }
 
 /// QC-F06: a measured value's unit is one allowed for its LOINC code (the observation's own
@@ -275,48 +260,33 @@ impl F06UnitAllowed {
 impl Rule for F06UnitAllowed {
     rule_meta!("QC-F06", F);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
-        let mut out = Vec::new();
-        for node in resident.resources() {
-            let Some(r @ Resource::Observation(o)) = node.resource() else {
-                continue;
-            };
-            if r.is_excluded() {
-                continue;
-            }
-            let mut values: Vec<(&str, &Quantity)> = Vec::new();
-            if let (Some(code), Some(q)) = (&o.code, &o.value) {
-                values.extend(loinc_codes(code).map(|c| (c, q)));
-            }
-            for comp in &o.components {
-                if let Some(q) = &comp.value {
-                    values.extend(loinc_codes(&comp.code).map(|c| (c, q)));
-                }
-            }
-            for (code, q) in values {
-                let Some(allowed) = self.units.iter().find(|u| u.loinc == code) else {
-                    continue;
-                };
-                if q.unit.as_ref().is_some_and(|u| allowed.units.contains(u)) {
-                    continue;
-                }
-                let value = q.value_text.as_deref().unwrap_or("a value");
-                let unit = match &q.unit {
-                    Some(u) => format!("in {u}"),
-                    None => "with no unit".to_owned(),
-                };
-                out.push(finding(
-                    self,
-                    resident,
-                    vec![node.leaf],
-                    at,
-                    format!(
-                        "LOINC {code} is recorded as {value} {unit}, but only {} is allowed for this test.",
-                        allowed.units.join(" or ")
-                    ),
+        per_record(
+            self,
+            resident,
+            at,
+            resident.counted_observations(),
+            |_, o| {
+                let mut out = Vec::new();
+                for (code, q) in loinc_values(o) {
+                    let Some(allowed) = self.units.iter().find(|u| u.loinc == code) else {
+                        continue;
+                    };
+                    if q.unit.as_ref().is_some_and(|u| allowed.units.contains(u)) {
+                        continue;
+                    }
+                    let value = q.value_text.as_deref().unwrap_or("a value");
+                    let unit = match &q.unit {
+                        Some(u) => format!("in {u}"),
+                        None => "with no unit".to_owned(),
+                    };
+                    out.push(format!(
+                    "LOINC {code} is recorded as {value} {unit}, but only {} is allowed for this test.",
+                    allowed.units.join(" or ")
                 ));
-            }
-        }
-        out
+                }
+                out
+            },
+        )
     }
 }
 
@@ -348,51 +318,24 @@ impl F07PlausibleRange {
 impl Rule for F07PlausibleRange {
     rule_meta!("QC-F07", F, defaults: ["ranges"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
-        let mut out = Vec::new();
-        for node in resident.resources() {
-            let Some(r @ Resource::Observation(o)) = node.resource() else {
-                continue;
-            };
-            if r.is_excluded() {
-                continue;
-            }
-            // The observation's own value under its code, then each component under its code.
-            let mut values: Vec<(&str, &Quantity)> = Vec::new();
-            if let (Some(code), Some(q)) = (&o.code, &o.value) {
-                values.extend(
-                    code.coding
-                        .iter()
-                        .filter(|c| c.system.as_deref() == Some(LOINC))
-                        .filter_map(|c| Some((c.code.as_deref()?, q))),
-                );
-            }
-            for comp in &o.components {
-                if let Some(q) = &comp.value {
-                    values.extend(
-                        comp.code
-                            .coding
-                            .iter()
-                            .filter(|c| c.system.as_deref() == Some(LOINC))
-                            .filter_map(|c| Some((c.code.as_deref()?, q))),
-                    );
-                }
-            }
-            for (code, q) in values {
-                if let Some((range, v)) = self.out_of_range(code, q) {
-                    out.push(finding(
-                        self,
-                        resident,
-                        vec![node.leaf],
-                        at,
-                        format!(
+        per_record(
+            self,
+            resident,
+            at,
+            resident.counted_observations(),
+            |_, o| {
+                loinc_values(o)
+                    .into_iter()
+                    .filter_map(|(code, q)| {
+                        let (range, v) = self.out_of_range(code, q)?;
+                        Some(format!(
                             "{} of {v} {} is outside the possible range {}–{}.",
                             range.measure, range.unit, range.low, range.high
-                        ),
-                    ));
-                }
-            }
-        }
-        out
+                        ))
+                    })
+                    .collect::<Vec<_>>()
+            },
+        )
     }
 }
 
@@ -415,36 +358,22 @@ impl F08NoFutureDates {
 impl Rule for F08NoFutureDates {
     rule_meta!("QC-F08", F);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
-        let mut out = Vec::new();
-        for node in resident.resources() {
-            let Some(r) = node.resource() else { continue };
-            if r.is_excluded() {
-                continue;
-            }
-            let dates = r.clinical_dates();
-            if dates.is_empty() {
-                continue;
-            }
+        per_record(self, resident, at, resident.counted(), |node, r| {
             let received = node.recorded.unwrap_or(at);
             let limit = received + self.tolerance;
-            for (what, t) in dates {
-                let Some(t) = t else { continue };
-                if t.start > limit {
-                    out.push(finding(
-                        self,
-                        resident,
-                        vec![node.leaf],
-                        at,
-                        format!(
-                            "The {what} {} of {} is later than when the record was received ({}).",
-                            t.text,
-                            node.key,
-                            received.date()
-                        ),
-                    ));
-                }
-            }
-        }
-        out
+            r.clinical_dates()
+                .into_iter()
+                .filter_map(|(what, t)| Some((what, t?)))
+                .filter(|(_, t)| t.start > limit)
+                .map(|(what, t)| {
+                    format!(
+                        "The {what} {} of {} is later than when the record was received ({}).",
+                        t.text,
+                        node.key,
+                        received.date()
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
     }
 }

@@ -3,7 +3,7 @@
 
 use time::OffsetDateTime;
 
-use super::finding;
+use super::per_record;
 use crate::identity::{IdCardIssue, id_card_issues};
 use crate::qc::params::{Params, ParamsError, Severity};
 use crate::qc::{Finding, ResidentView, Rule, rule_meta};
@@ -25,21 +25,17 @@ impl F01IdCardValid {
 impl Rule for F01IdCardValid {
     rule_meta!("QC-F01", F);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
-        let mut out = Vec::new();
-        for (node, patient) in resident.patients() {
-            for issue in id_card_issues(patient, false) {
-                if let IdCardIssue::Invalid { value, error } = issue {
-                    out.push(finding(
-                        self,
-                        resident,
-                        vec![node.leaf],
-                        at,
-                        format!("The ID-card number {value} is not valid: {error}."),
-                    ));
-                }
-            }
-        }
-        out
+        per_record(self, resident, at, resident.patients(), |_, patient| {
+            id_card_issues(patient, false)
+                .into_iter()
+                .filter_map(|issue| match issue {
+                    IdCardIssue::Invalid { value, error } => {
+                        Some(format!("The ID-card number {value} is not valid: {error}."))
+                    }
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
     }
 }
 
@@ -101,21 +97,17 @@ impl F02ArchiveNumber {
 impl Rule for F02ArchiveNumber {
     rule_meta!("QC-F02", F);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
-        let mut out = Vec::new();
-        for (node, patient) in resident.patients() {
-            for value in patient.identifier_values(&self.system) {
-                if let Some(why) = self.problem(value) {
-                    out.push(finding(
-                        self,
-                        resident,
-                        vec![node.leaf],
-                        at,
-                        format!("The health archive number {value} is not valid: {why}."),
-                    ));
-                }
-            }
-        }
-        out
+        per_record(self, resident, at, resident.patients(), |_, patient| {
+            patient
+                .identifier_values(&self.system)
+                .filter_map(|value| {
+                    let why = self.problem(value)?;
+                    Some(format!(
+                        "The health archive number {value} is not valid: {why}."
+                    ))
+                })
+                .collect::<Vec<_>>()
+        })
     }
 }
 
@@ -139,8 +131,7 @@ impl F03CoreDemographics {
 impl Rule for F03CoreDemographics {
     rule_meta!("QC-F03", F, defaults: ["min_birth_date"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
-        let mut out = Vec::new();
-        for (node, p) in resident.patients() {
+        per_record(self, resident, at, resident.patients(), |_, p| {
             let mut problems = Vec::new();
             if !p.has_name {
                 problems.push("no name".to_owned());
@@ -159,16 +150,8 @@ impl Rule for F03CoreDemographics {
                 }
                 _ => {}
             }
-            if !problems.is_empty() {
-                out.push(finding(
-                    self,
-                    resident,
-                    vec![node.leaf],
-                    at,
-                    format!("The resident record has {}.", problems.join(", ")),
-                ));
-            }
-        }
-        out
+            (!problems.is_empty())
+                .then(|| format!("The resident record has {}.", problems.join(", ")))
+        })
     }
 }

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use crate::model::CodeableConcept;
 use crate::qc::{Finding, Rule, Severity};
-use crate::tree::ResidentTree;
+use crate::tree::{ResidentTree, ResourceNode};
 
 pub(in crate::qc) const LOINC: &str = "http://loinc.org";
 
@@ -15,6 +15,27 @@ pub(in crate::qc) fn loinc_codes(c: &CodeableConcept) -> impl Iterator<Item = &s
         .iter()
         .filter(|c| c.system.as_deref() == Some(LOINC))
         .filter_map(|c| c.code.as_deref())
+}
+
+/// The findings of a rule that judges each record on its own: one per message `judge` gives
+/// for a record, each resting on that record alone, in record order.
+pub(in crate::qc) fn per_record<'r, T, M>(
+    rule: &dyn Rule,
+    resident: &ResidentTree,
+    at: OffsetDateTime,
+    records: impl IntoIterator<Item = (&'r ResourceNode, T)>,
+    mut judge: impl FnMut(&'r ResourceNode, T) -> M,
+) -> Vec<Finding>
+where
+    M: IntoIterator<Item = String>,
+{
+    let mut out = Vec::new();
+    for (node, record) in records {
+        for message in judge(node, record) {
+            out.push(finding(rule, resident, vec![node.leaf], at, message));
+        }
+    }
+    out
 }
 
 pub(in crate::qc) fn finding(

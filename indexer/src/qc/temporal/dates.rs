@@ -44,11 +44,7 @@ impl Rule for T01EventBeforeBirth {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for node in resident.resources() {
-            let Some(r) = node.resource() else { continue };
-            if r.is_excluded() {
-                continue;
-            }
+        for (node, r) in resident.counted() {
             // The record's earliest date that lies wholly before the birth day.
             let early = r
                 .clinical_dates()
@@ -155,12 +151,8 @@ impl Rule for T02EventAfterDeath {
         };
         let last_day = local_span(death).1;
         let mut out = Vec::new();
-        for node in resident.resources() {
-            if !self.kinds.contains(&node.key.kind) {
-                continue;
-            }
-            let Some(r) = node.resource() else { continue };
-            if r.is_excluded() || !happened(status(r)) {
+        for (node, r) in resident.counted() {
+            if !self.kinds.contains(&node.key.kind) || !happened(status(r)) {
                 continue;
             }
             let late = r

@@ -14,6 +14,7 @@ use super::super::facts::{Dose, add_months};
 use super::super::field::{finding, finding_with_severity};
 use super::super::params::{Params, ParamsError, Severity};
 use super::super::{Finding, ResidentView, Rule, rule_meta};
+use super::window::Age;
 use super::{days, dead_by, months_text};
 
 /// Dose `number` of `series`, as the parameter file writes it (`Series-n`).
@@ -82,12 +83,10 @@ fn bad(name: &'static str, reason: &str) -> ParamsError {
     }
 }
 
-/// A minimum gap, in days or in calendar months.
+/// A minimum gap, in days or in calendar months: an [`Age`] counted from the previous dose,
+/// worded as the schedule states it ("28 days", "12 months").
 #[derive(Debug, Clone, Copy)]
-enum Gap {
-    Days(i64),
-    Months(i32),
-}
+struct Gap(Age);
 
 impl Gap {
     fn read(
@@ -97,8 +96,8 @@ impl Gap {
         what: &str,
     ) -> Result<Self, ParamsError> {
         match (days, months) {
-            (Some(d), None) if d >= 0 => Ok(Self::Days(d)),
-            (None, Some(m)) if m >= 0 => Ok(Self::Months(m)),
+            (Some(d), None) if d >= 0 => Ok(Self(Age::Days(d))),
+            (None, Some(m)) if m >= 0 => Ok(Self(Age::Months(m))),
             _ => Err(bad(
                 name,
                 &format!("{what}: give one non-negative of days or months"),
@@ -108,18 +107,15 @@ impl Gap {
 
     /// The first day that is at least this gap after `day`.
     fn after(self, day: Date) -> Option<Date> {
-        match self {
-            Self::Days(d) => day.checked_add(Duration::days(d)),
-            Self::Months(m) => add_months(day, m),
-        }
+        self.0.after(day)
     }
 }
 
 impl fmt::Display for Gap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Days(d) => write!(f, "{d} days"),
-            Self::Months(m) => f.write_str(&months_text(*m)),
+        match self.0 {
+            Age::Days(d) => write!(f, "{d} days"),
+            Age::Months(m) => f.write_str(&months_text(m)),
         }
     }
 }
