@@ -141,7 +141,7 @@ macro_rules! rule_meta {
 pub(crate) use rule_meta;
 
 /// A QC rule. The catalogue methods (`id`, `level`, `severity`, `defaults`) are declared
-/// with [`rule_meta!`].
+/// with `rule_meta!`.
 pub trait Rule: Send + Sync {
     /// Catalogue id, e.g. `QC-F01`.
     fn id(&self) -> &'static str;

@@ -14,6 +14,11 @@ use crate::qc::facts::Visit;
 use crate::qc::{Finding, ResidentView, Severity};
 use crate::tree::ResourceNode;
 
+/// How many open findings M5 names one by one. A resident can have dozens; the reasons are
+/// read by a person, who needs the count and a few examples, while the evidence keeps every
+/// finding's records.
+const M5_SHOWN_FINDINGS: usize = 5;
+
 /// One resident being scored.
 pub(super) struct Ctx<'a> {
     pub sc: &'a Scorer,
@@ -288,7 +293,8 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// M5: `1 − min(1, (E + w·W) / saturation)` over the open scenario-level findings.
+    /// M5: `1 − min(1, (E + w·W) / saturation)` over the open scenario-level findings. The
+    /// reasons give the count, then the first [`M5_SHOWN_FINDINGS`] findings and how many more.
     pub fn consistency(&self) -> Partial {
         let cfg = &self.sc.cfg.m5;
         let counted: Vec<&Finding> = self
@@ -314,8 +320,13 @@ impl<'a> Ctx<'a> {
             reasons.extend(
                 counted
                     .iter()
+                    .take(M5_SHOWN_FINDINGS)
                     .map(|f| format!("{}: {}", f.rule_id, f.message)),
             );
+            let more = counted.len().saturating_sub(M5_SHOWN_FINDINGS);
+            if more > 0 {
+                reasons.push(format!("… and {more} more"));
+            }
         }
         Partial {
             s: 1.0 - (weighted / cfg.saturation).min(1.0),
