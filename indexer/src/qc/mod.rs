@@ -99,6 +99,49 @@ impl Deref for ResidentView<'_> {
     }
 }
 
+/// The catalogue metadata of a rule, for use inside its `impl Rule`: the id, the level, the
+/// severity (read from the rule's `severity` field, or from the field path after `severity:`,
+/// since the configured severity lives in params) and, when the catalogue marks any parameter
+/// [D], those parameters.
+///
+/// ```text
+/// rule_meta!("QC-F01", F);
+/// rule_meta!("QC-F07", F, defaults: ["ranges"]);
+/// rule_meta!("QC-T16", T, severity: p.severity);
+/// ```
+///
+/// One declaration per rule keeps the listing, the node's rule catalogue and the rule's own
+/// findings from drifting apart.
+macro_rules! rule_meta {
+    ($id:literal, $level:ident $(, defaults: $defaults:expr)? $(,)?) => {
+        $crate::qc::rule_meta!($id, $level, severity: severity $(, defaults: $defaults)?);
+    };
+    (
+        $id:literal,
+        $level:ident,
+        severity: $($field:ident).+
+        $(, defaults: $defaults:expr)? $(,)?
+    ) => {
+        fn id(&self) -> &'static str {
+            $id
+        }
+        fn level(&self) -> $crate::qc::Level {
+            $crate::qc::Level::$level
+        }
+        fn severity(&self) -> $crate::qc::Severity {
+            self.$($field).+
+        }
+        $(
+            fn defaults(&self) -> &'static [&'static str] {
+                &$defaults
+            }
+        )?
+    };
+}
+pub(crate) use rule_meta;
+
+/// A QC rule. The catalogue methods (`id`, `level`, `severity`, `defaults`) are declared
+/// with `rule_meta!`.
 pub trait Rule: Send + Sync {
     /// Catalogue id, e.g. `QC-F01`.
     fn id(&self) -> &'static str;

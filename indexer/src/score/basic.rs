@@ -6,13 +6,18 @@ use hl_ledger::pseudonym::CN_RESIDENT_ID_SYSTEM;
 use time::{Date, Duration, OffsetDateTime};
 
 use super::config::Field;
-use super::{Partial, Scorer, count};
+use super::{Partial, Scorer, count, share};
 use crate::identity::id_card_issues;
 use crate::model::Patient;
 use crate::programme::{Programme, ProgrammeState, Status};
 use crate::qc::facts::Visit;
 use crate::qc::{Finding, ResidentView, Severity};
 use crate::tree::ResourceNode;
+
+/// How many open findings M5 names one by one. A resident can have dozens; the reasons are
+/// read by a person, who needs the count and a few examples, while the evidence keeps every
+/// finding's records.
+const M5_SHOWN_FINDINGS: usize = 5;
 
 /// One resident being scored.
 pub(super) struct Ctx<'a> {
@@ -133,25 +138,18 @@ impl<'a> Ctx<'a> {
                 .map(|o| o.leaf);
             let by_kind = self
                 .view
-                .resources()
-                .filter(|n| block.kinds.contains(&n.key.kind))
-                .filter(|n| n.resource().is_some_and(|r| !r.is_excluded()))
-                .map(|n| n.leaf);
+                .counted()
+                .filter(|(n, _)| block.kinds.contains(&n.key.kind))
+                .map(|(n, _)| n.leaf);
             let leaves: Vec<u64> = by_code.chain(by_kind).collect();
             if leaves.is_empty() {
                 empty.push(block.block.as_str());
             }
             evidence.extend(leaves);
         }
-        let share = |bad: usize, all: usize| {
-            if all == 0 {
-                1.0
-            } else {
-                (all - bad) as f64 / all as f64
-            }
-        };
-        let s = cfg.required_share * share(missing.len(), fields)
-            + (1.0 - cfg.required_share) * share(empty.len(), cfg.history.len());
+        let s = cfg.required_share * share(fields - missing.len(), fields)
+            + (1.0 - cfg.required_share)
+                * share(cfg.history.len() - empty.len(), cfg.history.len());
         let mut reasons = Vec::new();
         if !missing.is_empty() {
             reasons.push(format!(
@@ -295,7 +293,8 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// M5: `1 − min(1, (E + w·W) / saturation)` over the open scenario-level findings.
+    /// M5: `1 − min(1, (E + w·W) / saturation)` over the open scenario-level findings. The
+    /// reasons give the count, then the first [`M5_SHOWN_FINDINGS`] findings and how many more.
     pub fn consistency(&self) -> Partial {
         let cfg = &self.sc.cfg.m5;
         let counted: Vec<&Finding> = self
@@ -321,8 +320,13 @@ impl<'a> Ctx<'a> {
             reasons.extend(
                 counted
                     .iter()
+                    .take(M5_SHOWN_FINDINGS)
                     .map(|f| format!("{}: {}", f.rule_id, f.message)),
             );
+            let more = counted.len().saturating_sub(M5_SHOWN_FINDINGS);
+            if more > 0 {
+                reasons.push(format!("… and {more} more"));
+            }
         }
         Partial {
             s: 1.0 - (weighted / cfg.saturation).min(1.0),

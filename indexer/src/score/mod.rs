@@ -221,5 +221,14 @@ fn count(n: usize, noun: &str) -> String {
     }
 }
 
+/// `done` out of `due` as a share; 1 when nothing is due, since nothing owed cannot be missed.
+fn share(done: usize, due: usize) -> f64 {
+    if due == 0 {
+        1.0
+    } else {
+        done as f64 / due as f64
+    }
+}
+
 #[cfg(test)]
 mod tests;

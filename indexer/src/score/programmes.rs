@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::basic::Ctx;
-use super::{Part, Partial, count};
+use super::{Part, Partial, count, share};
 use crate::programme::{Class, Obligation, Programme, ProgrammeState, State, Status};
 use crate::qc::facts::FollowUp;
 
@@ -182,11 +182,7 @@ fn smi(ctx: &Ctx<'_>, p: &ProgrammeState) -> Partial {
         .visits(&service, ctx.since)
         .filter(|v| v.class.as_ref().is_some_and(|c| classes.contains(c)))
         .count();
-    let share = if visits == 0 {
-        1.0
-    } else {
-        fus.len() as f64 / visits as f64
-    };
+    let share = share(fus.len(), visits);
     let mut reasons: Vec<String> = missing.into_iter().collect();
     if visits > fus.len() {
         reasons.push(format!(
@@ -238,11 +234,7 @@ fn done_of_due(p: &ProgrammeState, classes: &[Class], noun: &str) -> Partial {
         ));
     }
     Partial {
-        s: if due == 0 {
-            1.0
-        } else {
-            met.len() as f64 / due as f64
-        },
+        s: share(met.len(), due),
         reasons,
         evidence: evidence_of(&met),
     }
@@ -307,11 +299,7 @@ fn immunization(ctx: &Ctx<'_>, p: &ProgrammeState) -> Partial {
         ));
     }
     Partial {
-        s: if due == 0 {
-            1.0
-        } else {
-            valid.len() as f64 / due as f64
-        },
+        s: share(valid.len(), due),
         reasons,
         evidence: evidence_of(&met),
     }

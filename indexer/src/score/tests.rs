@@ -376,6 +376,38 @@ fn m4_liveness_and_m5_consistency() {
 }
 
 #[test]
+fn m5_names_five_findings_and_counts_the_rest() {
+    let records = [patient("female", "1980-01-01")];
+    let findings: Vec<Finding> = (0..8)
+        .map(|i| Finding {
+            message: format!("Problem {i}."),
+            ..finding("QC-X10", Severity::W, vec![i])
+        })
+        .collect();
+    let sc = score(&records, &findings, T);
+    let m5 = sc.module(Module::M5).expect("M5");
+    assert_eq!(
+        m5.reasons,
+        [
+            "0 errors and 8 warnings open in the cross-record and temporal checks.",
+            "QC-X10: Problem 0.",
+            "QC-X10: Problem 1.",
+            "QC-X10: Problem 2.",
+            "QC-X10: Problem 3.",
+            "QC-X10: Problem 4.",
+            "… and 3 more",
+        ]
+    );
+    // Every finding's records stay evidence, named or not.
+    assert_eq!(m5.evidence, (0..8).collect::<Vec<u64>>());
+    // Five or fewer are all named, with no remainder line.
+    let sc = score(&records, &findings[..5], T);
+    let m5 = sc.module(Module::M5).expect("M5");
+    assert_eq!(m5.reasons.len(), 6);
+    assert_eq!(m5.reasons[5], "QC-X10: Problem 4.");
+}
+
+#[test]
 fn institution_summary_and_bands() {
     let sc = scorer();
     assert_eq!(

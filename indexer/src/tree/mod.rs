@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use hl_ledger::Ledger;
 use hl_ledger::record::Envelope;
-use hl_ledger::store::StoreError;
+use hl_ledger::store::{StoreError, StoredRecord};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -37,6 +37,20 @@ pub enum TreeError {
     /// resource that changed resident is moved, not duplicated.
     #[error("record {got} applied out of order: the tree expects record {expected} next")]
     OutOfOrder { expected: u64, got: u64 },
+}
+
+/// Log record `index` and its envelope: both tree builders read the log this way, and a
+/// record they cannot read stops them with the same error.
+fn read_record(ledger: &Ledger, index: u64) -> Result<(StoredRecord, Envelope), TreeError> {
+    let rec = ledger
+        .record(index)?
+        .ok_or(TreeError::MissingRecord { index })?;
+    let envelope: Envelope =
+        serde_json::from_slice(&rec.envelope).map_err(|e| TreeError::BadEnvelope {
+            index,
+            reason: e.to_string(),
+        })?;
+    Ok((rec, envelope))
 }
 
 /// Every resident's tree, plus the resources of no resident (Organization, Practitioner…).
@@ -85,14 +99,7 @@ impl KnowledgeTree {
     ) -> Result<(), TreeError> {
         let head = ledger.head()?;
         for index in self.size..head.size {
-            let rec = ledger
-                .record(index)?
-                .ok_or(TreeError::MissingRecord { index })?;
-            let envelope: Envelope =
-                serde_json::from_slice(&rec.envelope).map_err(|e| TreeError::BadEnvelope {
-                    index,
-                    reason: e.to_string(),
-                })?;
+            let (rec, envelope) = read_record(ledger, index)?;
             touched.extend(self.apply_deferred(index, &envelope, rec.content.as_deref())?);
         }
         Ok(())

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use time::OffsetDateTime;
 
-use crate::model::{Act, Patient, Resource};
+use crate::model::{Act, Observation, Patient, Resource};
 
 #[cfg(test)]
 thread_local! {
@@ -266,6 +266,22 @@ impl ResidentTree {
 
     pub fn resources(&self) -> impl Iterator<Item = &ResourceNode> {
         self.resources.values()
+    }
+
+    /// The readable resources that count (DOMAIN.md §4.1 exclusion applied), with their
+    /// content: what nearly every rule reads.
+    pub fn counted(&self) -> impl Iterator<Item = (&ResourceNode, &Resource)> {
+        self.resources
+            .values()
+            .filter_map(|n| n.resource().filter(|r| !r.is_excluded()).map(|r| (n, r)))
+    }
+
+    /// The counted Observations.
+    pub fn counted_observations(&self) -> impl Iterator<Item = (&ResourceNode, &Observation)> {
+        self.counted().filter_map(|(n, r)| match r {
+            Resource::Observation(o) => Some((n, o)),
+            _ => None,
+        })
     }
 
     pub fn encounters(&self) -> impl Iterator<Item = &EncounterNode> {

@@ -2,11 +2,10 @@
 //! that touches a few residents (ingest, `resident show`) needs on a log of millions.
 
 use hl_ledger::Ledger;
-use hl_ledger::record::Envelope;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{Content, ResidentTree, ResourceKey, TreeError};
+use super::{Content, ResidentTree, ResourceKey, TreeError, read_record};
 
 impl ResidentTree {
     /// The tree of resident `pseudonym` (hex) from its records in the log, in log order.
@@ -23,14 +22,7 @@ impl ResidentTree {
         })?;
         let mut tree = Self::new(pseudonym);
         for index in ledger.resident_records(&bytes)? {
-            let rec = ledger
-                .record(index)?
-                .ok_or(TreeError::MissingRecord { index })?;
-            let envelope: Envelope =
-                serde_json::from_slice(&rec.envelope).map_err(|e| TreeError::BadEnvelope {
-                    index,
-                    reason: e.to_string(),
-                })?;
+            let (rec, envelope) = read_record(ledger, index)?;
             let recorded = OffsetDateTime::parse(&envelope.recorded, &Rfc3339).ok();
             let (content, hash_ok) =
                 Content::read_checked(rec.content.as_deref(), Some(&envelope.content_sha256));

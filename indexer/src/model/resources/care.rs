@@ -7,7 +7,7 @@ use super::super::ModelError;
 use super::super::datatypes::{
     CodeableConcept, FhirTime, Period, Reference, opt_str, parse_array, parse_opt,
 };
-use super::{check_kind, choice_time};
+use super::{check_kind, choice_time, kind_among};
 
 /// An `EpisodeOfCare`: a resident's enrolment in a programme (`type`, phs-service programme
 /// codes HTN, T2D, SMI, TB, PREG, CHILD, ELDER).
@@ -91,28 +91,20 @@ pub struct Request {
 
 impl Request {
     pub fn parse(v: &Value) -> Result<Self, ModelError> {
-        let kind = v
-            .get("resourceType")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let kind = kind_among(v, &["ServiceRequest", "Task"])?;
         let p = kind;
-        let (reasons, subject) = match kind {
-            "ServiceRequest" => (
+        let (reasons, subject) = if kind == "ServiceRequest" {
+            (
                 parse_array(v, "reasonReference", p, Reference::parse)?,
                 parse_opt(v, "subject", p, Reference::parse)?,
-            ),
-            "Task" => (
+            )
+        } else {
+            (
                 parse_opt(v, "reasonReference", p, Reference::parse)?
                     .into_iter()
                     .collect(),
                 parse_opt(v, "for", p, Reference::parse)?,
-            ),
-            _ => {
-                return Err(ModelError::WrongKind {
-                    expected: "ServiceRequest or Task".into(),
-                    found: kind.to_owned(),
-                });
-            }
+            )
         };
         Ok(Self {
             kind: kind.to_owned(),

@@ -41,15 +41,21 @@ fn has_choice(v: &Value, prefix: &str) -> bool {
 }
 
 pub(super) fn check_kind(v: &Value, expected: &str) -> Result<(), ModelError> {
+    kind_among(v, &[expected]).map(|_| ())
+}
+
+/// The record's `resourceType` when it is one of `expected`, for a view that reads several
+/// kinds alike.
+pub(super) fn kind_among<'a>(v: &'a Value, expected: &[&str]) -> Result<&'a str, ModelError> {
     let found = v
         .get("resourceType")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if found == expected {
-        Ok(())
+    if expected.contains(&found) {
+        Ok(found)
     } else {
         Err(ModelError::WrongKind {
-            expected: expected.to_owned(),
+            expected: expected.join(" or "),
             found: found.to_owned(),
         })
     }
@@ -419,31 +425,23 @@ pub struct Medication {
 
 impl Medication {
     pub fn parse(v: &Value) -> Result<Self, ModelError> {
-        let kind = v
-            .get("resourceType")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let kind = kind_among(v, &["MedicationRequest", "MedicationStatement"])?;
         let p = kind;
-        let (intent, when, encounter) = match kind {
-            "MedicationRequest" => (
+        let (intent, when, encounter) = if kind == "MedicationRequest" {
+            (
                 opt_str(v, "intent", p)?,
                 parse_opt(v, "authoredOn", p, FhirTime::parse)?,
                 parse_opt(v, "encounter", p, Reference::parse)?,
-            ),
-            "MedicationStatement" => (
+            )
+        } else {
+            (
                 None,
                 match choice_time(v, "effective", p)? {
                     Some(t) => Some(t),
                     None => parse_opt(v, "dateAsserted", p, FhirTime::parse)?,
                 },
                 parse_opt(v, "context", p, Reference::parse)?,
-            ),
-            _ => {
-                return Err(ModelError::WrongKind {
-                    expected: "MedicationRequest or MedicationStatement".into(),
-                    found: kind.to_owned(),
-                });
-            }
+            )
         };
         Ok(Self {
             kind: kind.to_owned(),

@@ -12,7 +12,7 @@ use crate::qc::facts::Diagnosis;
 use crate::qc::field::finding;
 use crate::qc::params::{Params, ParamsError, Severity};
 use crate::qc::valueset::ValueSet;
-use crate::qc::{Finding, Level, ResidentView, Rule};
+use crate::qc::{Finding, ResidentView, Rule, rule_meta};
 
 /// What the programme treats, as a finding names it.
 fn condition_name(programme: &str) -> &str {
@@ -127,14 +127,14 @@ fn qualifying(
 }
 
 /// The catalogue defaults X04 and X05 use: the programme value sets (§4.1), and X05's window.
-const X04_DEFAULTS: &[&str] = &[
+const X04_DEFAULTS: [&str; 5] = [
     "value_sets.HTN",
     "value_sets.T2D",
     "value_sets.SMI",
     "value_sets.SMI-pairs",
     "value_sets.TB",
 ];
-const X05_DEFAULTS: &[&str] = &[
+const X05_DEFAULTS: [&str; 6] = [
     "value_sets.HTN",
     "value_sets.T2D",
     "value_sets.SMI",
@@ -177,18 +177,7 @@ impl X04EnrolmentWithoutDiagnosis {
 }
 
 impl Rule for X04EnrolmentWithoutDiagnosis {
-    fn id(&self) -> &'static str {
-        "QC-X04"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        X04_DEFAULTS
-    }
+    rule_meta!("QC-X04", X, defaults: X04_DEFAULTS);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let confirmed: Vec<&Diagnosis> = f
@@ -296,18 +285,7 @@ impl X05DiagnosisWithoutEnrolment {
 }
 
 impl Rule for X05DiagnosisWithoutEnrolment {
-    fn id(&self) -> &'static str {
-        "QC-X05"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        X05_DEFAULTS
-    }
+    rule_meta!("QC-X05", X, defaults: X05_DEFAULTS);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let active: Vec<&Diagnosis> = f

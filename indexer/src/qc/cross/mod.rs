@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 
 use time::{Date, Duration, OffsetDateTime};
 
-use super::facts::Facts;
+use super::facts::{Facts, completed_months};
 use super::field::{finding, loinc_codes};
 use super::params::{AgeLimit, Params, ParamsError, Severity, ValueSets};
 use super::valueset::ValueSet;
-use super::{Finding, Level, ResidentView, Rule};
+use super::{Finding, ResidentView, Rule, rule_meta};
 use crate::model::{Gender, Patient, Resource};
 use crate::tree::{ResidentTree, ResourceNode};
 
@@ -39,12 +39,6 @@ fn starts_with_any(code: &str, prefixes: &[String]) -> bool {
 }
 
 /// The resident's resources that count (§4.1 exclusion applied).
-fn counted(resident: &ResidentTree) -> impl Iterator<Item = (&ResourceNode, &Resource)> {
-    resident
-        .resources()
-        .filter_map(|n| n.resource().filter(|r| !r.is_excluded()).map(|r| (n, r)))
-}
-
 fn patients_of(
     resident: &ResidentTree,
     gender: Gender,
@@ -89,16 +83,6 @@ fn day(t: OffsetDateTime) -> Date {
 
 fn on(t: Option<&crate::model::FhirTime>) -> String {
     t.map_or(String::new(), |t| format!(" on {}", t.text))
-}
-
-/// Age in completed months on `day`.
-fn age_months(birth: Date, day: Date) -> i32 {
-    let months = (day.year() - birth.year()) * 12 + day.month() as i32 - birth.month() as i32;
-    if day.day() < birth.day() {
-        months - 1
-    } else {
-        months
-    }
 }
 
 /// QC-X01: no pregnancy data (a VS-PREG diagnosis, a pregnancy care enrolment, an antenatal or
@@ -167,23 +151,12 @@ impl X01PregnancyMale {
 }
 
 impl Rule for X01PregnancyMale {
-    fn id(&self) -> &'static str {
-        "QC-X01"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["value_sets.PREG"]
-    }
+    rule_meta!("QC-X01", X, defaults: ["value_sets.PREG"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         let services = services(&resident.facts);
         for (pn, _) in patients_of(resident, Gender::Male) {
-            for (n, r) in counted(resident) {
+            for (n, r) in resident.counted() {
                 if let Some(what) = self.pregnancy_data(r, services.get(&n.leaf).copied()) {
                     out.push(finding(
                         self,
@@ -222,18 +195,7 @@ impl X02SexSpecificDiagnosis {
 }
 
 impl Rule for X02SexSpecificDiagnosis {
-    fn id(&self) -> &'static str {
-        "QC-X02"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["value_sets.MALE-ONLY", "value_sets.FEMALE-ONLY"]
-    }
+    rule_meta!("QC-X02", X, defaults: ["value_sets.MALE-ONLY", "value_sets.FEMALE-ONLY"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         for (pn, p) in resident.patients() {
@@ -242,7 +204,7 @@ impl Rule for X02SexSpecificDiagnosis {
                 Some(Gender::Male) => (&self.female_only, "male", "women"),
                 _ => continue,
             };
-            for (n, r) in counted(resident) {
+            for (n, r) in resident.counted() {
                 let (code, what) = match r {
                     Resource::Condition(c) => (c.code.as_ref(), "the diagnosis"),
                     Resource::Procedure(p) => (p.code.as_ref(), "a procedure coded"),
@@ -307,23 +269,12 @@ fn age_text(m: i32) -> String {
 }
 
 impl Rule for X06ProgrammeEligibility {
-    fn id(&self) -> &'static str {
-        "QC-X06"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["ages"]
-    }
+    rule_meta!("QC-X06", X, defaults: ["ages"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         let services = services(&resident.facts);
         for (pn, p) in resident.patients() {
-            for (n, r) in counted(resident) {
+            for (n, r) in resident.counted() {
                 // The same limits apply to a visit's service and a programme's type: both are
                 // phs-service codes, and they never share a code.
                 let (service, period, what) = match r {
@@ -363,7 +314,7 @@ impl Rule for X06ProgrammeEligibility {
                 let (Some(birth), Some(start)) = (p.birth_date.as_ref(), start) else {
                     continue;
                 };
-                let age = age_months(birth.date(), start.date());
+                let age = completed_months(birth.date(), start.date());
                 for limit in self.ages.iter().filter(|l| l.service == service) {
                     let why = match (limit.min_months, limit.max_months) {
                         (Some(lo), _) if age < lo => format!("at least {}", months_text(lo)),
@@ -415,21 +366,11 @@ impl X07AntidiabeticWithoutDiabetes {
 }
 
 impl Rule for X07AntidiabeticWithoutDiabetes {
-    fn id(&self) -> &'static str {
-        "QC-X07"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["value_sets.DM-any", "atc_prefixes", "window_days"]
-    }
+    rule_meta!("QC-X07", X, defaults: ["value_sets.DM-any", "atc_prefixes", "window_days"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         // Each diabetes diagnosis's date (`None`: undated).
-        let diagnoses: Vec<Option<OffsetDateTime>> = counted(resident)
+        let diagnoses: Vec<Option<OffsetDateTime>> = resident
+            .counted()
             .filter_map(|(_, r)| match r {
                 Resource::Condition(c) if self.dm.find_concept(c.code.as_ref()).is_some() => Some(
                     c.recorded_date
@@ -441,7 +382,7 @@ impl Rule for X07AntidiabeticWithoutDiabetes {
             })
             .collect();
         let mut out = Vec::new();
-        for (n, r) in counted(resident) {
+        for (n, r) in resident.counted() {
             let Resource::Medication(m) = r else { continue };
             if !m.status.as_ref().is_some_and(|s| self.statuses.contains(s)) {
                 continue;
@@ -496,18 +437,7 @@ impl X09ObservationEncounter {
 }
 
 impl Rule for X09ObservationEncounter {
-    fn id(&self) -> &'static str {
-        "QC-X09"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["window_days"]
-    }
+    rule_meta!("QC-X09", X, defaults: ["window_days"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         for en in resident.encounters() {

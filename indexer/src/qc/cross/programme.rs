@@ -8,7 +8,7 @@ use time::{Date, Duration, OffsetDateTime};
 use super::{UNSTATED, day, evidence, programme_name, starts_with_any, status_in};
 use crate::qc::field::finding;
 use crate::qc::params::{Params, ParamsError, Severity};
-use crate::qc::{Finding, Level, ResidentView, Rule};
+use crate::qc::{Finding, ResidentView, Rule, rule_meta};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,18 +44,7 @@ impl X03PregnancyAge {
 }
 
 impl Rule for X03PregnancyAge {
-    fn id(&self) -> &'static str {
-        "QC-X03"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.p.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["min_age_years", "max_age_years"]
-    }
+    rule_meta!("QC-X03", X, severity: p.severity, defaults: ["min_age_years", "max_age_years"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         // (pregnancy start, its record, how the sentence names it)
@@ -160,15 +149,7 @@ impl X12DeceasedOpenCare {
 }
 
 impl Rule for X12DeceasedOpenCare {
-    fn id(&self) -> &'static str {
-        "QC-X12"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.p.severity
-    }
+    rule_meta!("QC-X12", X, severity: p.severity);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let d = &f.demographics;

@@ -11,7 +11,7 @@ use super::{day, evidence, status_in};
 use crate::qc::facts::{Obs, Visit, bp_of, fbg_mmol};
 use crate::qc::field::finding;
 use crate::qc::params::{Codes, Params, ParamsError, Severity};
-use crate::qc::{Finding, Level, ResidentView, Rule};
+use crate::qc::{Finding, ResidentView, Rule, rule_meta};
 
 /// How a finding's sentence names a visit: "the hypertension follow-up on 2024-05-10".
 fn visit_name(v: &Visit) -> String {
@@ -93,6 +93,18 @@ impl X08ClassificationContradicts {
             })
     }
 
+    /// How the measured value stands against the target when it contradicts the
+    /// classification `class` (`high`: at or above the target), as the sentence says it.
+    fn disagreement(&self, class: &str, high: bool) -> Option<&'static str> {
+        if class == self.p.controlled && high {
+            Some("at or above")
+        } else if class == self.p.uncontrolled && !high {
+            Some("below")
+        } else {
+            None
+        }
+    }
+
     /// The contradiction between a classification and the visit's values, if any.
     fn contradiction(
         &self,
@@ -105,14 +117,7 @@ impl X08ClassificationContradicts {
         let c = &self.codes;
         if class_code == c.htn_class {
             let ((s, d), leaf) = bp?;
-            let high = s >= p.sbp || d >= p.dbp;
-            let why = if class == p.controlled && high {
-                "at or above"
-            } else if class == p.uncontrolled && !high {
-                "below"
-            } else {
-                return None;
-            };
+            let why = self.disagreement(class, s >= p.sbp || d >= p.dbp)?;
             Some((
                 format!(
                     "blood pressure was classified as {class}, but it measured {s}/{d} mmHg, {why} the {}/{} target",
@@ -122,14 +127,7 @@ impl X08ClassificationContradicts {
             ))
         } else if class_code == c.t2d_class {
             let (g, leaf) = fbg?;
-            let high = g >= p.fbg;
-            let why = if class == p.controlled && high {
-                "at or above"
-            } else if class == p.uncontrolled && !high {
-                "below"
-            } else {
-                return None;
-            };
+            let why = self.disagreement(class, g >= p.fbg)?;
             Some((
                 format!(
                     "blood glucose was classified as {class}, but fasting glucose measured {g:.1} mmol/L, {why} the {:.1} target",
@@ -144,15 +142,7 @@ impl X08ClassificationContradicts {
 }
 
 impl Rule for X08ClassificationContradicts {
-    fn id(&self) -> &'static str {
-        "QC-X08"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.p.severity
-    }
+    rule_meta!("QC-X08", X, severity: p.severity);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let (c, p) = (&self.codes, &self.p);
@@ -285,15 +275,7 @@ struct Group {
 }
 
 impl Rule for X10DuplicateFacts {
-    fn id(&self) -> &'static str {
-        "QC-X10"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.p.severity
-    }
+    rule_meta!("QC-X10", X, severity: p.severity);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let mut groups: BTreeMap<Vec<String>, Group> = BTreeMap::new();
@@ -437,15 +419,7 @@ impl X11ElderlyCheckComplete {
 }
 
 impl Rule for X11ElderlyCheckComplete {
-    fn id(&self) -> &'static str {
-        "QC-X11"
-    }
-    fn level(&self) -> Level {
-        Level::X
-    }
-    fn severity(&self) -> Severity {
-        self.p.severity
-    }
+    rule_meta!("QC-X11", X, severity: p.severity);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let mut out = Vec::new();

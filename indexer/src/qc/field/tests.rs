@@ -1,7 +1,9 @@
 use super::*;
+use crate::qc::{Level, Params, ParamsError, Severity};
 use crate::testutil::Check;
 use crate::testutil::resident;
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 use time::macros::datetime;
 
 const T: OffsetDateTime = datetime!(2025-03-01 0:00 UTC);

@@ -5,12 +5,11 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
-use super::field::{LOINC, finding};
+use super::field::{LOINC, finding, per_record};
 use super::params::{Params, Severity};
-use super::{Finding, Level, ResidentView, Rule};
+use super::{Finding, ResidentView, Rule, rule_meta};
 use crate::identity::{IdCardIssue, id_card_issues};
 use crate::model::{FhirTime, Gender, Observation, Resource};
-use crate::tree::{ResidentTree, ResourceNode};
 
 const BP_PANEL: &str = "85354-9";
 const SBP: &str = "8480-6";
@@ -18,14 +17,6 @@ const DBP: &str = "8462-4";
 const BMI: &str = "39156-5";
 const WEIGHT: &str = "29463-7";
 const HEIGHT: &str = "8302-2";
-
-/// The resident's observations that count (§4.1 exclusion applied), with their nodes.
-fn observations(resident: &ResidentTree) -> impl Iterator<Item = (&ResourceNode, &Observation)> {
-    resident.resources().filter_map(|n| match n.resource() {
-        Some(r @ Resource::Observation(o)) if !r.is_excluded() => Some((n, o)),
-        _ => None,
-    })
-}
 
 fn has_loinc(o: &Observation, code: &str) -> bool {
     o.code.as_ref().is_some_and(|c| c.has(LOINC, code))
@@ -76,36 +67,19 @@ impl R01BpPanelCoherent {
 }
 
 impl Rule for R01BpPanelCoherent {
-    fn id(&self) -> &'static str {
-        "QC-R01"
-    }
-    fn level(&self) -> Level {
-        Level::R
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["pulse_pressure_low", "pulse_pressure_high"]
-    }
+    rule_meta!("QC-R01", R, defaults: ["pulse_pressure_low", "pulse_pressure_high"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
-        observations(resident)
-            .filter(|(_, o)| has_loinc(o, BP_PANEL))
-            .filter_map(|(n, o)| {
-                let why = self.problem(o)?;
-                let when = o
-                    .effective
-                    .as_ref()
-                    .map_or(String::new(), |t| format!(" of {}", t.text));
-                Some(finding(
-                    self,
-                    resident,
-                    vec![n.leaf],
-                    at,
-                    format!("The blood pressure reading{when} {why}."),
-                ))
-            })
-            .collect()
+        let panels = resident
+            .counted_observations()
+            .filter(|(_, o)| has_loinc(o, BP_PANEL));
+        per_record(self, resident, at, panels, |_, o| {
+            let why = self.problem(o)?;
+            let when = o
+                .effective
+                .as_ref()
+                .map_or(String::new(), |t| format!(" of {}", t.text));
+            Some(format!("The blood pressure reading{when} {why}."))
+        })
     }
 }
 
@@ -135,22 +109,9 @@ impl R02StartBeforeEnd {
 }
 
 impl Rule for R02StartBeforeEnd {
-    fn id(&self) -> &'static str {
-        "QC-R02"
-    }
-    fn level(&self) -> Level {
-        Level::R
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-R02", R);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
-        let mut out = Vec::new();
-        for node in resident.resources() {
-            let Some(r) = node.resource() else { continue };
-            if r.is_excluded() {
-                continue;
-            }
+        per_record(self, resident, at, resident.counted(), |node, r| {
             let (what, start, end, start_word, end_word) = match r {
                 Resource::Encounter(e) => {
                     let p = e.period.as_ref();
@@ -179,24 +140,14 @@ impl Rule for R02StartBeforeEnd {
                         "expires",
                     )
                 }
-                _ => continue,
+                _ => return None,
             };
-            if let (Some(s), Some(e)) = (start, end)
-                && after(s, e)
-            {
-                out.push(finding(
-                    self,
-                    resident,
-                    vec![node.leaf],
-                    at,
-                    format!(
-                        "The {what} {} {end_word} ({}) before it {start_word} ({}).",
-                        node.key, e.text, s.text
-                    ),
-                ));
-            }
-        }
-        out
+            let (s, e) = start.zip(end).filter(|(s, e)| after(s, e))?;
+            Some(format!(
+                "The {what} {} {end_word} ({}) before it {start_word} ({}).",
+                node.key, e.text, s.text
+            ))
+        })
     }
 }
 
@@ -218,22 +169,11 @@ impl R03BmiComputed {
 }
 
 impl Rule for R03BmiComputed {
-    fn id(&self) -> &'static str {
-        "QC-R03"
-    }
-    fn level(&self) -> Level {
-        Level::R
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["tolerance"]
-    }
+    rule_meta!("QC-R03", R, defaults: ["tolerance"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         // Encounter id → (code, unit) → first (leaf, value).
         let mut by_encounter: BTreeMap<&str, BTreeMap<&str, (u64, f64)>> = BTreeMap::new();
-        for (n, o) in observations(resident) {
+        for (n, o) in resident.counted_observations() {
             let Some(enc) = o.encounter.as_ref().and_then(|r| r.id_for("Encounter")) else {
                 continue;
             };
@@ -292,19 +232,13 @@ impl R04StatusCoherence {
 }
 
 impl Rule for R04StatusCoherence {
-    fn id(&self) -> &'static str {
-        "QC-R04"
-    }
-    fn level(&self) -> Level {
-        Level::R
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-R04", R);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
-        let mut out = Vec::new();
-        for node in resident.resources() {
-            let Some(r) = node.resource() else { continue };
+        // Not only the counted records: con-5 is about the entered-in-error ones.
+        let all = resident
+            .resources()
+            .filter_map(|n| n.resource().map(|r| (n, r)));
+        per_record(self, resident, at, all, |node, r| {
             let mut problems: Vec<String> = Vec::new();
             match r {
                 Resource::Condition(c) => {
@@ -345,17 +279,11 @@ impl Rule for R04StatusCoherence {
                 }
                 _ => {}
             }
-            for why in problems {
-                out.push(finding(
-                    self,
-                    resident,
-                    vec![node.leaf],
-                    at,
-                    format!("The {} record {} {why}.", node.key.kind, node.key.id),
-                ));
-            }
-        }
-        out
+            problems
+                .into_iter()
+                .map(|why| format!("The {} record {} {why}.", node.key.kind, node.key.id))
+                .collect::<Vec<_>>()
+        })
     }
 }
 
@@ -382,18 +310,10 @@ fn sex_word(g: Gender) -> &'static str {
 }
 
 impl Rule for R05IdCardAgrees {
-    fn id(&self) -> &'static str {
-        "QC-R05"
-    }
-    fn level(&self) -> Level {
-        Level::R
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-R05", R);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
-        let mut out = Vec::new();
-        for (node, patient) in resident.patients() {
+        per_record(self, resident, at, resident.patients(), |_, patient| {
+            let mut out = Vec::new();
             for issue in id_card_issues(patient, true) {
                 let message = match issue {
                     IdCardIssue::Invalid { .. } => continue,
@@ -414,10 +334,10 @@ impl Rule for R05IdCardAgrees {
                         record_gender.as_str()
                     ),
                 };
-                out.push(finding(self, resident, vec![node.leaf], at, message));
+                out.push(message);
             }
-        }
-        out
+            out
+        })
     }
 }
 

@@ -11,7 +11,7 @@ use super::window::{Age, age_text, death_undated, evidence, happened};
 use crate::qc::facts::Facts;
 use crate::qc::field::{finding, finding_with_severity};
 use crate::qc::params::{Params, ParamsError, Severity};
-use crate::qc::{Finding, Level, ResidentView, Rule};
+use crate::qc::{Finding, ResidentView, Rule, rule_meta};
 
 /// An age window, both ends inclusive.
 #[derive(Debug, Clone, Deserialize)]
@@ -130,18 +130,7 @@ impl T09ChildCheckSchedule {
 }
 
 impl Rule for T09ChildCheckSchedule {
-    fn id(&self) -> &'static str {
-        "QC-T09"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["checks (1-month 21–45 d, ±1 month, ±3 months)"]
-    }
+    rule_meta!("QC-T09", T, defaults: ["checks (1-month 21–45 d, ±1 month, ±3 months)"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let facts = &resident.facts;
         let d = &facts.demographics;
@@ -267,18 +256,7 @@ impl T10VaccineMinimumAge {
 }
 
 impl Rule for T10VaccineMinimumAge {
-    fn id(&self) -> &'static str {
-        "QC-T10"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["grace_days"]
-    }
+    rule_meta!("QC-T10", T, defaults: ["grace_days"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let d = &resident.facts.demographics;
         let (Some(birth), Some(patient)) = (d.birth, d.leaf) else {

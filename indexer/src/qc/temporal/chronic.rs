@@ -12,7 +12,7 @@ use super::window::{Coverage, count, death_undated, evidence, follow_up_day, mid
 use crate::qc::facts::{Facts, FollowUp, Visit};
 use crate::qc::field::{finding, finding_with_severity};
 use crate::qc::params::{Params, ParamsError, Severity};
-use crate::qc::{Finding, Level, ResidentView, Rule};
+use crate::qc::{Finding, ResidentView, Rule, rule_meta};
 
 /// Plain words for a programme code.
 pub(super) fn programme_words(code: &str) -> &str {
@@ -189,18 +189,7 @@ fn cadence(
 }
 
 impl Rule for T03HtnFollowUpCadence {
-    fn id(&self) -> &'static str {
-        "QC-T03"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["gap_days"]
-    }
+    rule_meta!("QC-T03", T, defaults: ["gap_days"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let facts = &resident.facts;
         if death_undated(facts) {
@@ -311,15 +300,7 @@ impl T04T2dFollowUpCadence {
 }
 
 impl Rule for T04T2dFollowUpCadence {
-    fn id(&self) -> &'static str {
-        "QC-T04"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-T04", T);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let facts = &resident.facts;
         if death_undated(facts) {
@@ -377,15 +358,7 @@ impl T05GlycaemicGap {
 }
 
 impl Rule for T05GlycaemicGap {
-    fn id(&self) -> &'static str {
-        "QC-T05"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-T05", T);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let facts = &resident.facts;
         if death_undated(facts) {
@@ -488,15 +461,7 @@ impl T08AnnualHealthCheck {
 }
 
 impl Rule for T08AnnualHealthCheck {
-    fn id(&self) -> &'static str {
-        "QC-T08"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-T08", T);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let facts = &resident.facts;
         let d = &facts.demographics;

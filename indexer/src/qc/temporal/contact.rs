@@ -14,7 +14,7 @@ use super::window::{count, death_undated, evidence, follow_up_day, happened, mid
 use crate::qc::facts::{Facts, FollowUp, Req};
 use crate::qc::field::finding;
 use crate::qc::params::{Params, ParamsError, Severity};
-use crate::qc::{Finding, Level, ResidentView, Rule};
+use crate::qc::{Finding, ResidentView, Rule, rule_meta};
 
 /// Whether an event on `day` can be judged at `at`: its `window` has closed by `at`, and the
 /// resident lived through it.
@@ -106,15 +106,7 @@ impl T06UncontrolledRevisit {
 }
 
 impl Rule for T06UncontrolledRevisit {
-    fn id(&self) -> &'static str {
-        "QC-T06"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-T06", T);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let facts = &resident.facts;
         if death_undated(facts) {
@@ -234,15 +226,7 @@ struct Trigger {
 }
 
 impl Rule for T07ReferralContact {
-    fn id(&self) -> &'static str {
-        "QC-T07"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-T07", T);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let facts = &resident.facts;
         if death_undated(facts) {

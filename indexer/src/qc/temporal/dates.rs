@@ -13,7 +13,7 @@ use crate::model::Resource;
 use crate::qc::facts::local_span;
 use crate::qc::field::finding;
 use crate::qc::params::{Params, ParamsError, Severity};
-use crate::qc::{Finding, Level, ResidentView, Rule};
+use crate::qc::{Finding, ResidentView, Rule, rule_meta};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,26 +37,14 @@ impl T01EventBeforeBirth {
 }
 
 impl Rule for T01EventBeforeBirth {
-    fn id(&self) -> &'static str {
-        "QC-T01"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-T01", T);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let d = &resident.facts.demographics;
         let (Some(birth), Some(patient)) = (d.birth, d.leaf) else {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for node in resident.resources() {
-            let Some(r) = node.resource() else { continue };
-            if r.is_excluded() {
-                continue;
-            }
+        for (node, r) in resident.counted() {
             // The record's earliest date that lies wholly before the birth day.
             let early = r
                 .clinical_dates()
@@ -148,15 +136,7 @@ fn status(r: &Resource) -> Option<&str> {
 }
 
 impl Rule for T02EventAfterDeath {
-    fn id(&self) -> &'static str {
-        "QC-T02"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-T02", T);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let Some(death_leaf) = resident.facts.demographics.death_leaf else {
             return Vec::new();
@@ -171,12 +151,8 @@ impl Rule for T02EventAfterDeath {
         };
         let last_day = local_span(death).1;
         let mut out = Vec::new();
-        for node in resident.resources() {
-            if !self.kinds.contains(&node.key.kind) {
-                continue;
-            }
-            let Some(r) = node.resource() else { continue };
-            if r.is_excluded() || !happened(status(r)) {
+        for (node, r) in resident.counted() {
+            if !self.kinds.contains(&node.key.kind) || !happened(status(r)) {
                 continue;
             }
             let late = r

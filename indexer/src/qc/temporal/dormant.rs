@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::super::field::finding_with_severity;
 use super::super::params::{Params, ParamsError, Severity};
-use super::super::{Finding, Level, ResidentView, Rule};
+use super::super::{Finding, ResidentView, Rule, rule_meta};
 use super::{days, dead_by};
 
 #[derive(Deserialize)]
@@ -41,15 +41,7 @@ impl T18DormantArchive {
 }
 
 impl Rule for T18DormantArchive {
-    fn id(&self) -> &'static str {
-        "QC-T18"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.p.severity
-    }
+    rule_meta!("QC-T18", T, severity: p.severity);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let d = &f.demographics;

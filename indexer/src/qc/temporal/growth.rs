@@ -7,7 +7,7 @@ use time::{Date, OffsetDateTime};
 use super::super::facts::{Obs, add_months};
 use super::super::field::finding;
 use super::super::params::{Params, ParamsError, Severity};
-use super::super::{Finding, Level, ResidentView, Rule};
+use super::super::{Finding, ResidentView, Rule, rule_meta};
 use super::days;
 use crate::model::Gender;
 
@@ -172,18 +172,7 @@ fn cm(v: f64) -> String {
 }
 
 impl Rule for T20GrowthTrajectory {
-    fn id(&self) -> &'static str {
-        "QC-T20"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.p.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["weight_change", "weight_max_months"]
-    }
+    rule_meta!("QC-T20", T, severity: p.severity, defaults: ["weight_change", "weight_max_months"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let p = &self.p;

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::super::field::finding_with_severity;
 use super::super::params::{Params, ParamsError, Severity};
-use super::super::{Finding, Level, ResidentView, Rule};
+use super::super::{Finding, ResidentView, Rule, rule_meta};
 use crate::tree::Content;
 
 #[derive(Deserialize)]
@@ -54,15 +54,7 @@ impl I06LedgerIntegrity {
 }
 
 impl Rule for I06LedgerIntegrity {
-    fn id(&self) -> &'static str {
-        "QC-I06"
-    }
-    fn level(&self) -> Level {
-        Level::I
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-I06", I);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let mut out = Vec::new();
         let mut push = |severity, evidence, message| {

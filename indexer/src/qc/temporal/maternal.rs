@@ -8,7 +8,7 @@ use time::{Date, OffsetDateTime};
 use super::super::facts::Visit;
 use super::super::field::{finding, finding_with_severity};
 use super::super::params::{Params, ParamsError, Severity};
-use super::super::{Finding, Level, ResidentView, Rule};
+use super::super::{Finding, ResidentView, Rule, rule_meta};
 use super::pregnancy::{
     EDD_DAYS, End, EndKind, PregnancyCodes, dated, ga_text, pregnancies, standalone_births,
 };
@@ -55,18 +55,12 @@ impl T13AntenatalSchedule {
 }
 
 impl Rule for T13AntenatalSchedule {
-    fn id(&self) -> &'static str {
-        "QC-T13"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.p.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["min_exposure_days", "enrolment_dating"]
-    }
+    rule_meta!(
+        "QC-T13",
+        T,
+        severity: p.severity,
+        defaults: ["min_exposure_days", "enrolment_dating"],
+    );
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let today = at.date();
@@ -218,18 +212,12 @@ impl T14PostpartumVisits {
 }
 
 impl Rule for T14PostpartumVisits {
-    fn id(&self) -> &'static str {
-        "QC-T14"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.p.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["check_to_days", "same_delivery_days"]
-    }
+    rule_meta!(
+        "QC-T14",
+        T,
+        severity: p.severity,
+        defaults: ["check_to_days", "same_delivery_days"],
+    );
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let p = &self.p;
@@ -382,18 +370,7 @@ impl T15PregnancyTimeline {
 }
 
 impl Rule for T15PregnancyTimeline {
-    fn id(&self) -> &'static str {
-        "QC-T15"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.p.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["same_birth_days"]
-    }
+    rule_meta!("QC-T15", T, severity: p.severity, defaults: ["same_birth_days"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let p = &self.p;

@@ -6,7 +6,7 @@ use time::{Date, OffsetDateTime};
 use super::super::field::finding;
 use super::super::params::{Params, ParamsError, Severity};
 use super::super::valueset::ValueSet;
-use super::super::{Finding, Level, ResidentView, Rule};
+use super::super::{Finding, ResidentView, Rule, rule_meta};
 use super::plus;
 
 #[derive(Deserialize)]
@@ -87,15 +87,7 @@ impl T19ServiceBeforeDiagnosis {
 }
 
 impl Rule for T19ServiceBeforeDiagnosis {
-    fn id(&self) -> &'static str {
-        "QC-T19"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-T19", T);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let mut out = Vec::new();

@@ -7,7 +7,7 @@ use time::{Date, Duration, OffsetDateTime};
 use super::super::facts::{Episode, Facts, Visit, add_months};
 use super::super::field::finding;
 use super::super::params::{Params, ParamsError, Severity};
-use super::super::{Finding, Level, ResidentView, Rule};
+use super::super::{Finding, ResidentView, Rule, rule_meta};
 use super::{days, held, plus};
 
 /// Days of `[from, to]` (inclusive) that some episode covers; episodes of one programme may
@@ -94,15 +94,7 @@ impl T16SmiCadence {
 }
 
 impl Rule for T16SmiCadence {
-    fn id(&self) -> &'static str {
-        "QC-T16"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.p.severity
-    }
+    rule_meta!("QC-T16", T, severity: p.severity);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let today = at.date();
@@ -221,18 +213,7 @@ impl T17TbCaseManagement {
 }
 
 impl Rule for T17TbCaseManagement {
-    fn id(&self) -> &'static str {
-        "QC-T17"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.p.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["closure_grace_days"]
-    }
+    rule_meta!("QC-T17", T, severity: p.severity, defaults: ["closure_grace_days"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let p = &self.p;

@@ -13,7 +13,8 @@ use time::{Date, Duration, OffsetDateTime};
 use super::super::facts::{Dose, add_months};
 use super::super::field::{finding, finding_with_severity};
 use super::super::params::{Params, ParamsError, Severity};
-use super::super::{Finding, Level, ResidentView, Rule};
+use super::super::{Finding, ResidentView, Rule, rule_meta};
+use super::window::Age;
 use super::{days, dead_by, months_text};
 
 /// Dose `number` of `series`, as the parameter file writes it (`Series-n`).
@@ -82,12 +83,10 @@ fn bad(name: &'static str, reason: &str) -> ParamsError {
     }
 }
 
-/// A minimum gap, in days or in calendar months.
+/// A minimum gap, in days or in calendar months: an [`Age`] counted from the previous dose,
+/// worded as the schedule states it ("28 days", "12 months").
 #[derive(Debug, Clone, Copy)]
-enum Gap {
-    Days(i64),
-    Months(i32),
-}
+struct Gap(Age);
 
 impl Gap {
     fn read(
@@ -97,8 +96,8 @@ impl Gap {
         what: &str,
     ) -> Result<Self, ParamsError> {
         match (days, months) {
-            (Some(d), None) if d >= 0 => Ok(Self::Days(d)),
-            (None, Some(m)) if m >= 0 => Ok(Self::Months(m)),
+            (Some(d), None) if d >= 0 => Ok(Self(Age::Days(d))),
+            (None, Some(m)) if m >= 0 => Ok(Self(Age::Months(m))),
             _ => Err(bad(
                 name,
                 &format!("{what}: give one non-negative of days or months"),
@@ -108,18 +107,15 @@ impl Gap {
 
     /// The first day that is at least this gap after `day`.
     fn after(self, day: Date) -> Option<Date> {
-        match self {
-            Self::Days(d) => day.checked_add(Duration::days(d)),
-            Self::Months(m) => add_months(day, m),
-        }
+        self.0.after(day)
     }
 }
 
 impl fmt::Display for Gap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Days(d) => write!(f, "{d} days"),
-            Self::Months(m) => f.write_str(&months_text(*m)),
+        match self.0 {
+            Age::Days(d) => write!(f, "{d} days"),
+            Age::Months(m) => f.write_str(&months_text(m)),
         }
     }
 }
@@ -189,15 +185,7 @@ impl T11DoseInterval {
 }
 
 impl Rule for T11DoseInterval {
-    fn id(&self) -> &'static str {
-        "QC-T11"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
+    rule_meta!("QC-T11", T);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         // (canonical series, dose number) → the earliest record of that dose.
         let mut by_dose: BTreeMap<(&str, u32), Given<'_>> = BTreeMap::new();
@@ -419,18 +407,7 @@ fn excused(doses: &[Dose], d: &DoseRef, at: OffsetDateTime) -> Option<u64> {
 }
 
 impl Rule for T12VaccineOverdue {
-    fn id(&self) -> &'static str {
-        "QC-T12"
-    }
-    fn level(&self) -> Level {
-        Level::T
-    }
-    fn severity(&self) -> Severity {
-        self.severity
-    }
-    fn defaults(&self) -> &'static [&'static str] {
-        &["max_age_months"]
-    }
+    rule_meta!("QC-T12", T, defaults: ["max_age_months"]);
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let d = &f.demographics;

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::Deserialize;
 use time::{Date, OffsetDateTime};
 
-use crate::qc::facts::{Facts, FollowUp, add_months};
+use crate::qc::facts::{Facts, FollowUp, add_months, completed_months};
 
 /// Statuses saying the thing never took place (planned, called off, waiting). A record in one
 /// of them is neither a contact nor an enrolment, and cannot be "after death" either.
@@ -85,13 +85,7 @@ pub(super) fn count(n: impl Into<i64>, word: &str) -> String {
 
 /// Completed calendar months from `from` to `to` (0 when `to` is earlier).
 pub(super) fn months_between(from: Date, to: Date) -> i32 {
-    let months = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32;
-    let months = if to.day() < from.day() {
-        months - 1
-    } else {
-        months
-    };
-    months.max(0)
+    completed_months(from, to).max(0)
 }
 
 /// A child's age on `day` in words: "7 months 2 days", "2 years 3 months".
