@@ -197,6 +197,18 @@ fn qc_eval_scores_rules_against_labels() {
     ]);
     assert!(!r.ok);
     assert!(r.stderr.contains("QC-X01"), "{}", r.stderr);
+    // Another institution's record of the same person (same ID card) with another birth date:
+    // shown as a conflict, never merged.
+    let other = json!({"resourceType": "Patient", "id": "pa-elsewhere", "gender": "male",
+        "birthDate": "1980-01-02", "identifier": [{"system": ID_CARD, "value": MAN_A}]});
+    let f = hl.write("other.json", &serde_json::to_vec(&other).expect("json"));
+    assert!(hl.run(&["ingest", "--no-qc", f.to_str().expect("path")]).ok);
+    let show = hl.json(&["resident", "show", "Patient/pa"]);
+    let conflicts = show["identity_conflicts"].as_array().expect("conflicts");
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0]["field"], "BirthDate");
+    assert_eq!(conflicts[0]["values"].as_array().expect("values").len(), 2);
+
     let bad = hl.write("bad.jsonl", b"{\"patient\": 1}\n");
     let r = hl.run(&["qc", "eval", "--labels", bad.to_str().expect("path")]);
     assert!(!r.ok && r.stderr.contains("line 1"), "{}", r.stderr);

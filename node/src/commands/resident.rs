@@ -86,11 +86,18 @@ pub fn show(ledger: &Ledger, pseudonymizer: &Pseudonymizer, a: &ResidentShowArgs
     let x = assessor.assess(&tree, at);
     let timeline = tree.timeline(&filter);
     let problems = tree.problem_list();
+    // Several Patient records of one resident (other ids, other institutions) that disagree are
+    // shown side by side, never merged.
+    let conflicts = hl_indexer::identity::demographic_conflicts(&tree);
     if a.json.json {
         let mut v = assessment_json(&x);
         v["resident"] = json!(pseudonym);
         v["at"] = json!(at.format(&Rfc3339)?);
         v["records"] = json!(tree.records);
+        v["identity_conflicts"] = json!(conflicts.iter().map(|c| json!({
+            "field": format!("{:?}", c.field),
+            "values": c.values.iter().map(|(v, leaf)| json!({"value": v, "leaf": leaf})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>());
         v["problems"] = json!(problems.iter().map(|p| json!({
             "record": p.key.to_string(), "leaf": p.leaf, "code": p.code, "display": p.display,
             "onset": p.onset.as_ref().map(|t| t.text.clone()),
@@ -107,6 +114,17 @@ pub fn show(ledger: &Ledger, pseudonymizer: &Pseudonymizer, a: &ResidentShowArgs
         tree.records.len(),
         at.format(&Rfc3339)?
     );
+    for c in &conflicts {
+        println!(
+            "identity conflict, {:?}: {}",
+            c.field,
+            c.values
+                .iter()
+                .map(|(v, leaf)| format!("{v} (leaf {leaf})"))
+                .collect::<Vec<_>>()
+                .join(" vs ")
+        );
+    }
     println!(
         "\ncompleteness {} / 100 (band {:?})",
         x.score.value, x.score.band
