@@ -155,7 +155,16 @@ pub(super) fn candidates(rule: &str, r: &Resident) -> Vec<Target> {
                             && f.date < r.reference - Duration::days(182)
                     })
                     .count()
-                    >= 4 =>
+                    >= 4
+                // An uncontrolled follow-up's revisit must keep its glucose (QC-T06), and a
+                // check at 65 or more its fasting glucose (QC-X11).
+                && !p.follow_ups_of(Prog::T2d).any(|f| {
+                    !f.controlled && f.date >= r.reference - Duration::days(200)
+                })
+                && !p.health_checks.iter().any(|d| {
+                    d.date >= r.reference - Duration::days(182)
+                        && age_reached(r.birth, 65 * 12) <= d.date
+                }) =>
         {
             vec![Target::Resident]
         }
