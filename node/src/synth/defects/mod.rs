@@ -47,7 +47,7 @@
 //! | T13 | ANC-3 removed | — |
 //! | T14 | PNC-42D removed | — |
 //! | T15 | the EDD moved 35 days | — |
-//! | T16 | a stable SMI follow-up removed (gap over 92 days) | — |
+//! | T16 | a stable SMI follow-up after a stable one in the last 12 months removed (gap over 92 days) | — |
 //! | T17 | the first TB home visit moved to 4 days after the notice | — |
 //! | T18 (W) | the recent health checks of a resident in no programme removed | — |
 //! | T19 | the diagnosis recorded after the first follow-up, its therapy started with it | — |

@@ -225,11 +225,21 @@ pub(super) fn candidates(rule: &str, r: &Resident) -> Vec<Target> {
                 .map(|d| d.group),
         ),
         "QC-T15" => p.pregnancy.iter().map(|x| Target::Rec(x.edd)).collect(),
+        // The gap must open after a stable follow-up in QC-T16's 12-month window, and last
+        // more than 92 days to the next follow-up (or to T).
         "QC-T16" => {
             let smi: Vec<&FollowUp> = p.follow_ups_of(Prog::Smi).collect();
-            smi.windows(2)
-                .filter(|w| w[0].risk == 0 && w[1].risk == 0 && w[1].kind == Kind::Regular)
-                .map(|w| Target::Group(w[1].group))
+            (1..smi.len())
+                .filter(|&i| {
+                    let (prev, cur) = (smi[i - 1], smi[i]);
+                    let gap_to = smi.get(i + 1).map_or(r.reference, |n| n.date);
+                    prev.risk == 0
+                        && cur.risk == 0
+                        && cur.kind == Kind::Regular
+                        && prev.date >= r.reference - Duration::days(364)
+                        && (gap_to - prev.date).whole_days() > 94
+                })
+                .map(|i| Target::Group(smi[i].group))
                 .collect()
         }
         "QC-T17" => {
