@@ -249,12 +249,14 @@ struct X05Params {
     verification: Vec<String>,
     clinical: Vec<String>,
     episode_statuses: Vec<String>,
+    deceased_episode_statuses: Vec<String>,
 }
 
 /// QC-X05: a resident with an active confirmed programme diagnosis (HTN and T2D only from the
 /// minimum age at the diagnosis date) has an enrolment of the matching type, in one of the
 /// counted statuses, started no later than the first such diagnosis's recorded date + the
-/// window. Every resident of the tree is in scope: the node indexes its own region's residents.
+/// window; for a resident who died by `T`, whose episodes are closed at the death (QC-X12), an
+/// enrolment in `deceased_episode_statuses` counts. Every resident of the tree is in scope: the node indexes its own region's residents.
 /// An undated diagnosis is not judged (its window cannot be placed), nor one whose window is
 /// still open at `T`, nor one without a known age where the programme has a minimum. One
 /// finding per programme. Evidence: the Patient, the diagnosis (both of a pair), and a late
@@ -267,6 +269,7 @@ pub struct X05DiagnosisWithoutEnrolment {
     verification: Vec<String>,
     clinical: Vec<String>,
     episode_statuses: Vec<String>,
+    deceased_episode_statuses: Vec<String>,
 }
 
 impl X05DiagnosisWithoutEnrolment {
@@ -280,6 +283,7 @@ impl X05DiagnosisWithoutEnrolment {
             verification: p.verification,
             clinical: p.clinical,
             episode_statuses: p.episode_statuses,
+            deceased_episode_statuses: p.deceased_episode_statuses,
         })
     }
 }
@@ -295,6 +299,12 @@ impl Rule for X05DiagnosisWithoutEnrolment {
             .filter(|d| status_in(d.clinical_status.as_deref(), &self.clinical))
             .filter(|d| d.abatement.is_none_or(|t| t > at))
             .collect();
+        let deceased = f.demographics.death.is_some_and(|d| d <= at);
+        let statuses = if deceased {
+            &self.deceased_episode_statuses
+        } else {
+            &self.episode_statuses
+        };
         let mut out = Vec::new();
         for q in &self.programmes {
             let min_age = self.min_age.get(&q.programme);
@@ -316,7 +326,7 @@ impl Rule for X05DiagnosisWithoutEnrolment {
             }
             let episodes: Vec<_> = f
                 .episodes_of(&q.programme)
-                .filter(|e| status_in(e.status.as_deref(), &self.episode_statuses))
+                .filter(|e| status_in(e.status.as_deref(), statuses))
                 .collect();
             // An undated enrolment cannot be shown late.
             if episodes

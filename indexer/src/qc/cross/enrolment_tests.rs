@@ -154,8 +154,21 @@ fn x05_fails_hypertension_without_enrolment_and_passes_when_enrolled() {
         "{}",
         f[0].message
     );
-    // A finished enrolment is not management.
+    // A finished enrolment is not management, unless the resident died: then the episode was
+    // closed at the death (QC-X12). Dead without one, the diagnosis was still never managed.
     assert_eq!(rule.check(&enrolled("2024-01-20", "finished"), at).len(), 1);
+    let mut dead = patient("male", "1970-01-01");
+    dead["deceasedDateTime"] = "2024-06-01".into();
+    let died = |status: &str, start: &str| {
+        let mut recs = vec![dead.clone(), i10.clone()];
+        if !status.is_empty() {
+            recs.push(episode("ep", "HTN", start, status));
+        }
+        resident(&recs)
+    };
+    assert_eq!(rule.check(&died("finished", "2024-01-20"), at), vec![]);
+    assert_eq!(rule.check(&died("finished", "2024-03-01"), at).len(), 1);
+    assert_eq!(rule.check(&died("", ""), at).len(), 1);
     // Until the window has passed at T there is nothing to report.
     let alone = resident(&[patient("male", "1970-01-01"), i10.clone()]);
     assert_eq!(rule.check(&alone, datetime!(2024-02-01 0:00 UTC)), vec![]);

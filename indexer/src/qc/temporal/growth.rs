@@ -129,7 +129,7 @@ struct T20Params {
     height_min_days: i64,
     weight_change: f64,
     weight_max_months: i32,
-    neonatal_days: i64,
+    weight_from_months: i32,
     z_low: f64,
     z_high: f64,
 }
@@ -172,7 +172,12 @@ fn cm(v: f64) -> String {
 }
 
 impl Rule for T20GrowthTrajectory {
-    rule_meta!("QC-T20", T, severity: p.severity, defaults: ["weight_change", "weight_max_months"]);
+    rule_meta!(
+        "QC-T20",
+        T,
+        severity: p.severity,
+        defaults: ["weight_change", "weight_max_months", "weight_from_months"]
+    );
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
         let f = &resident.facts;
         let p = &self.p;
@@ -234,7 +239,7 @@ impl Rule for T20GrowthTrajectory {
         }
         for w in weights.windows(2) {
             let (a, b) = (&w[0], &w[1]);
-            if a.age_days <= p.neonatal_days
+            if d.age_months(a.day).is_none_or(|m| m < p.weight_from_months)
                 || add_months(a.day, p.weight_max_months).is_none_or(|last| b.day > last)
             {
                 continue;

@@ -102,7 +102,9 @@ fn t20_fails_a_weight_jump_after_the_neonatal_period() {
         ),
         vec![]
     );
-    // From the 10th day of life, or more than 3 months apart, it is not checked.
+    // Before 6 months (the neonatal period [D] of `weight_from_months`), or more than 3
+    // months apart, it is not checked: from the 10th day of life, and a normal infant of 1 to
+    // 3 months (4.1 → 6.2 kg, +51%).
     assert_eq!(
         rule.check(
             &resident(&boy(vec![
@@ -112,6 +114,38 @@ fn t20_fails_a_weight_jump_after_the_neonatal_period() {
             T
         ),
         vec![]
+    );
+    assert_eq!(
+        rule.check(
+            &resident(&boy(vec![
+                w("a", "2023-02-01", 4.1),
+                w("b", "2023-04-10", 6.2)
+            ])),
+            T
+        ),
+        vec![]
+    );
+    // Weighed first at 5 months: still the early period; at 6 months it is checked.
+    assert_eq!(
+        rule.check(
+            &resident(&boy(vec![
+                w("a", "2023-06-15", 6.0),
+                w("b", "2023-08-15", 9.5)
+            ])),
+            T
+        ),
+        vec![]
+    );
+    assert_eq!(
+        rule.check(
+            &resident(&boy(vec![
+                w("a", "2023-07-01", 6.0),
+                w("b", "2023-09-01", 9.5)
+            ])),
+            T
+        )
+        .len(),
+        1
     );
     assert_eq!(
         rule.check(

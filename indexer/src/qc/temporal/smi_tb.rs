@@ -68,7 +68,7 @@ struct RiskInterval {
 
 /// QC-T16: an SMI-enrolled resident has at least `min_visits` valid follow-ups (each carries
 /// its risk grade, DOMAIN.md §4.1) in the window (T − `window_days`, T], pro rata to the
-/// days enrolled in it and counting whole quarters only, so a new enrolment is not
+/// days enrolled in it while alive and counting whole quarters only, so a new enrolment is not
 /// reported while its first quarter is open. After each follow-up in the window, the next
 /// SMI-FU contact (any class: a phone follow-up is a contact) comes within the interval its
 /// risk grade sets; a follow-up whose interval is still open at `T`, or ends after the
@@ -103,7 +103,13 @@ impl Rule for T16SmiCadence {
             .episodes_of("SMI")
             .filter(|e| e.start.is_some_and(|s| s <= at))
             .collect();
-        let enrolled = covered_days(&episodes, from, today);
+        // Nothing is owed after death: the enrolled days end the day before it.
+        let last = f
+            .demographics
+            .death
+            .filter(|t| *t <= at)
+            .map_or(today, |t| plus(t.date(), -1).min(today));
+        let enrolled = covered_days(&episodes, from, last);
         if enrolled == 0 {
             return Vec::new();
         }

@@ -54,6 +54,11 @@ fn t16_passes_quarterly_stable_follow_ups_and_fails_three() {
         "{}",
         f[1].message
     );
+    // Dead since 2024-03-01, with the episode left open (QC-X12's finding): no follow-up is
+    // owed after the death, so none is missing before it.
+    let mut dead = smi_resident("2023-01-01", &[], vec![]);
+    dead[0]["deceasedDateTime"] = "2024-03-01".into();
+    assert_eq!(rule.check(&resident(&dead), T), vec![]);
 }
 
 #[test]

@@ -5,7 +5,7 @@ use serde_json::Value;
 use time::Duration;
 
 use super::{Target, all, clinic, day_in, encounter, find, key, service};
-use crate::synth::calendar::{add_months, fhir_date};
+use crate::synth::calendar::{add_months, age_years, fhir_date};
 use crate::synth::codes::{
     CONTROLLED, Category, Code, EDD, HEALTH_CHECK, LOINC, PHS_CLASSIFICATION, TCM_ELDER,
     UNCONTROLLED, code,
@@ -43,11 +43,19 @@ pub(super) fn candidates(rule: &str, r: &Resident) -> Vec<Target> {
     let age = r.age();
     let p = &r.plan;
     let groups = |gs: Vec<usize>| gs.into_iter().map(Target::Group).collect::<Vec<_>>();
-    let health = || p.health_checks.iter().map(|d| d.group).collect::<Vec<_>>();
+    // Health checks at which the resident was at least `years` old `before` days earlier.
+    let health = |years: i32, before: i64| {
+        p.health_checks
+            .iter()
+            .filter(|d| age_years(r.birth, d.date - Duration::days(before)) >= years)
+            .map(|d| d.group)
+            .collect::<Vec<_>>()
+    };
     match rule {
         "QC-X01" if r.male && age >= 15 => vec![Target::Resident],
         "QC-X02" if age >= 15 => vec![Target::Resident],
-        "QC-X03" if !r.male && age >= 56 => groups(health()),
+        // The EDD is 60 days after the check: the pregnancy started 220 days before it.
+        "QC-X03" if !r.male && age >= 56 => groups(health(56, 220)),
         "QC-X04" => p
             .enrolments
             .iter()
@@ -73,7 +81,8 @@ pub(super) fn candidates(rule: &str, r: &Resident) -> Vec<Target> {
             }
             locs.into_iter().map(Target::Rec).collect()
         }
-        "QC-X11" if age >= 65 => groups(health()),
+        // A check at 65 or more: the elderly items of an earlier check are optional.
+        "QC-X11" if age >= 65 => groups(health(65, 0)),
         "QC-X12" if p.death.is_some() && !p.enrolments.is_empty() => vec![Target::Resident],
         _ => Vec::new(),
     }

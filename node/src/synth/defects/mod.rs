@@ -36,21 +36,21 @@
 //! | T01 | a diagnosis with an onset before birth | — |
 //! | T02 | a weight recorded after death | — |
 //! | T03/T04 | HTN/T2D follow-ups removed until 3 remain in 12 months | W: T03 gap > 120 d |
-//! | T05 | every glucose and HbA1c of the last 180 days removed | E: T04 (the follow-ups lose their glucose) |
-//! | T06 | the revisit after a first uncontrolled follow-up removed | W: T03 gap |
-//! | T07 | the contact after an HTN/T2D referral removed | W: T03 gap |
+//! | T05 | every glucose and HbA1c of the last 180 days removed (4 follow-ups with glucose before them) | — |
+//! | T06 | the revisit after a first uncontrolled follow-up (in the last 12 months, no other visit within 14 days) removed | W: T03 gap |
+//! | T07 | the contact after an HTN/T2D referral (as for T06) removed | W: T03 gap |
 //! | T08 | the health checks of the last 12 months removed | W: T08 (TCM part kept) |
 //! | T09 | one closed-window child check removed | W: T09 sub-checks, T20 |
 //! | T10 | the 8-month vaccination visit moved to 7 months | — |
 //! | T11 | DTaP dose 2 given 21 days after dose 1 | — |
-//! | T12 (W) | MPSV-A dose 2 removed | — |
+//! | T12 (W) | MPSV-A dose 2 removed (children under 8) | — |
 //! | T13 | ANC-3 removed | — |
 //! | T14 | PNC-42D removed | — |
 //! | T15 | the EDD moved 35 days | — |
-//! | T16 | a stable SMI follow-up removed (gap over 92 days) | — |
+//! | T16 | a stable SMI follow-up after a stable one in the last 12 months removed (gap over 92 days) | — |
 //! | T17 | the first TB home visit moved to 4 days after the notice | — |
 //! | T18 (W) | the recent health checks of a resident in no programme removed | — |
-//! | T19 | the diagnosis recorded after the first follow-up | W: X07 (T2D enrolled before the window) |
+//! | T19 | the diagnosis recorded after the first follow-up, its therapy started with it | — |
 //! | T20 (W) | a child's length 3 cm below the previous check | — |
 //!
 //! Rules that cannot apply to a resident are skipped for them: X12 and T02 need a death, T13–T15

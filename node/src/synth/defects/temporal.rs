@@ -9,7 +9,7 @@ use super::{
     Target, clinic, code_of, drop_group, encounter, episode_key, find, key, move_group,
     patient_key, year_before,
 };
-use crate::synth::calendar::{At, add_months, fhir_date};
+use crate::synth::calendar::{At, add_months, age_reached, fhir_date};
 use crate::synth::codes::{LOINC, WEIGHT};
 use crate::synth::fhir::{coded, fixed, quantity};
 use crate::synth::programmes::{FollowUp, Kind, Prog};
@@ -64,18 +64,31 @@ fn cadence_removal(r: &Resident, prog: Prog) -> Option<Vec<usize>> {
     Some(removable.iter().map(|f| f.group).collect())
 }
 
-/// Follow-ups of `kind` (HTN, T2D) whose removal keeps 4 in the window read strictly.
+/// Follow-ups of `kind` (HTN, T2D) whose removal keeps 4 in the window read strictly, and
+/// leaves the visit that called for them without any contact in the next 14 days: QC-T06 and
+/// QC-T07 judge only calls in their 12-month look-back, and any visit (a health check, the
+/// other programme's follow-up) within the 14 days would answer the call.
 fn removable_of_kind(r: &Resident, kind: Kind) -> Vec<Target> {
     let mut out = Vec::new();
+    let strict = r.reference - Duration::days(364);
     for prog in [Prog::Htn, Prog::T2d] {
         if !enrolled_all_year(r, prog) {
             continue;
         }
-        let strict = r.reference - Duration::days(364);
         let in_window = follow_ups_since(r, prog, strict).len();
         for f in r.plan.follow_ups_of(prog).filter(|f| f.kind == kind) {
             let left = in_window - usize::from(f.date >= strict);
-            if left >= 4 {
+            let Some(t) = trigger(r, f.group) else {
+                continue;
+            };
+            let answered = r.groups.iter().enumerate().any(|(g, x)| {
+                g != f.group
+                    && g != t.group
+                    && x.at.date >= t.date
+                    && x.at.date <= t.date + Duration::days(15)
+                    && x.recs.first().is_some_and(|e| e.kind == "Encounter")
+            });
+            if left >= 4 && t.date >= strict && !answered {
                 out.push(Target::Group(f.group));
             }
         }
@@ -131,21 +144,41 @@ pub(super) fn candidates(rule: &str, r: &Resident) -> Vec<Target> {
             .map(Target::Groups)
             .into_iter()
             .collect(),
+        // The follow-ups of the last 180 days lose their glucose, so 4 follow-ups with glucose
+        // must remain before them in the window (read strictly), or QC-T04 fires too.
         "QC-T05"
             if alive
-                && p.enrolment(Prog::T2d)
-                    .is_some_and(|e| e.start <= r.reference - Duration::days(181)) =>
+                && enrolled_all_year(r, Prog::T2d)
+                && p.follow_ups_of(Prog::T2d)
+                    .filter(|f| {
+                        f.date >= r.reference - Duration::days(364)
+                            && f.date < r.reference - Duration::days(182)
+                    })
+                    .count()
+                    >= 4
+                // An uncontrolled follow-up's revisit must keep its glucose (QC-T06), and a
+                // check at 65 or more its fasting glucose (QC-X11).
+                && !p.follow_ups_of(Prog::T2d).any(|f| {
+                    !f.controlled && f.date >= r.reference - Duration::days(200)
+                })
+                && !p.health_checks.iter().any(|d| {
+                    d.date >= r.reference - Duration::days(182)
+                        && age_reached(r.birth, 65 * 12) <= d.date
+                }) =>
         {
             vec![Target::Resident]
         }
         "QC-T06" => removable_of_kind(r, Kind::Revisit),
         "QC-T07" => removable_of_kind(r, Kind::AfterReferral),
+        // A key population for the whole window (QC-T08: a check falls due a year after
+        // joining it).
         "QC-T08"
             if alive
-                && (age >= 65
-                    || [Prog::Htn, Prog::T2d, Prog::Smi]
-                        .iter()
-                        .any(|&x| p.enrolment(x).is_some())) =>
+                && (age_reached(r.birth, 65 * 12) <= r.reference - Duration::days(367)
+                    || [Prog::Htn, Prog::T2d, Prog::Smi].iter().any(|&x| {
+                        p.enrolment(x)
+                            .is_some_and(|e| e.start <= r.reference - Duration::days(367))
+                    })) =>
         {
             let recent: Vec<usize> = p
                 .health_checks
@@ -171,7 +204,13 @@ pub(super) fn candidates(rule: &str, r: &Resident) -> Vec<Target> {
             .collect(),
         "QC-T10" => group(imm_group(r, 8)),
         "QC-T11" if imm_group(r, 3).is_some() => group(imm_group(r, 4)),
-        "QC-T12" if r.reference > add_months(r.birth, 19) => group(imm_group(r, 9)),
+        // QC-T12 checks children under 96 months (an adult's childhood doses predate the
+        // archive).
+        "QC-T12"
+            if r.reference > add_months(r.birth, 19) && r.reference < add_months(r.birth, 95) =>
+        {
+            group(imm_group(r, 9))
+        }
         // ANC-4 done: the 21–24 week window of ANC-3 is over however "reached" is read.
         "QC-T13" => group(
             p.pregnancy
@@ -186,11 +225,21 @@ pub(super) fn candidates(rule: &str, r: &Resident) -> Vec<Target> {
                 .map(|d| d.group),
         ),
         "QC-T15" => p.pregnancy.iter().map(|x| Target::Rec(x.edd)).collect(),
+        // The gap must open after a stable follow-up in QC-T16's 12-month window, and last
+        // more than 92 days to the next follow-up (or to T).
         "QC-T16" => {
             let smi: Vec<&FollowUp> = p.follow_ups_of(Prog::Smi).collect();
-            smi.windows(2)
-                .filter(|w| w[0].risk == 0 && w[1].risk == 0 && w[1].kind == Kind::Regular)
-                .map(|w| Target::Group(w[1].group))
+            (1..smi.len())
+                .filter(|&i| {
+                    let (prev, cur) = (smi[i - 1], smi[i]);
+                    let gap_to = smi.get(i + 1).map_or(r.reference, |n| n.date);
+                    prev.risk == 0
+                        && cur.risk == 0
+                        && cur.kind == Kind::Regular
+                        && prev.date >= r.reference - Duration::days(364)
+                        && (gap_to - prev.date).whole_days() > 94
+                })
+                .map(|i| Target::Group(smi[i].group))
                 .collect()
         }
         "QC-T17" => {
@@ -393,6 +442,19 @@ pub(super) fn apply(rule: &str, r: &mut Resident, t: Target, rng: &mut ChaCha8Rn
             let v = &mut r.rec_mut(loc).resource;
             v["onsetDateTime"] = at.fhir().into();
             v["recordedDate"] = at.fhir().into();
+            // The therapy for it starts with the diagnosis, or an antidiabetic would precede
+            // its diagnosis by more than QC-X07 allows.
+            let reason = r.reference_to(loc);
+            for g in &mut r.groups {
+                for x in g.recs.iter_mut().filter(|x| {
+                    x.kind == "MedicationStatement"
+                        && x.resource["reasonReference"][0]["reference"].as_str()
+                            == Some(reason.as_str())
+                }) {
+                    x.resource["effectivePeriod"]["start"] = fhir_date(at.date).into();
+                    x.resource["dateAsserted"] = at.fhir().into();
+                }
+            }
             vec![key(r, loc), key(r, encounter(first.0))]
         }
         ("QC-T20", Target::Rec(loc)) => {

@@ -224,6 +224,9 @@ impl Resident<'_> {
         if age < 7 {
             self.child_checks();
         }
+        if (7..18).contains(&age) {
+            self.student_checks();
+        }
         if age < 18 {
             self.immunizations();
         }

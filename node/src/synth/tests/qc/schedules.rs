@@ -132,7 +132,7 @@ impl<'a> Res<'a> {
             .max();
         fire(
             "QC-T18",
-            alive && last.is_none_or(|d| d < self.t - Duration::days(730)),
+            alive && last.is_none_or(|d| d <= self.t - Duration::days(365)),
         );
         self.tuberculosis(fire);
     }
