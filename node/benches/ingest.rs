@@ -5,29 +5,16 @@
 //! HL_BENCH_RUNS (default 3, medians reported), HL_BENCH_SKIP_BASELINE=1 to measure only the
 //! durable ingest (for the large runs).
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use common::{env_usize, peak_rss_mib};
 use hl_node::cli::InitArgs;
 use hl_node::commands::{ingest, init};
 use hl_node::synth::{SynthOptions, write_population};
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 fn main() -> anyhow::Result<()> {
     // `cargo bench` passes `--bench`; this harness takes its settings from the environment.

@@ -8,9 +8,12 @@
 //! the in-memory tree of everyone (it holds every resident's parsed records, ~3 KB per record:
 //! the large runs measure the per-resident rebuild the node uses instead).
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Instant;
 
+use common::{env_usize, peak_rss_mib};
 use hl_indexer::qc::Engine;
 use hl_indexer::tree::KnowledgeTree;
 use hl_node::cli::InitArgs;
@@ -18,22 +21,6 @@ use hl_node::commands::{ingest, init};
 use hl_node::qc::QcState;
 use hl_node::synth::{SynthOptions, write_population};
 use time::macros::datetime;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
