@@ -130,19 +130,7 @@ impl QcState {
     fn catch_up(&mut self, ledger: &Ledger) -> Result<Vec<String>> {
         let head = ledger.head()?.size;
         let mut touched = BTreeSet::new();
-        for i in self.size..head {
-            let Some(rec) = ledger.record(i)? else {
-                continue;
-            };
-            let env: hl_ledger::record::Envelope = serde_json::from_slice(&rec.envelope)
-                .with_context(|| format!("record {i}: envelope"))?;
-            if let Some(r) = env.resident {
-                if !hl_indexer::summary::is_summary(&env.kind, &env.id) {
-                    touched.insert(r.clone());
-                }
-                self.residents.insert(r);
-            }
-        }
+        scan(ledger, self.size..head, &mut self.residents, &mut touched)?;
         self.size = head;
         Ok(touched.into_iter().collect())
     }
@@ -175,34 +163,50 @@ impl QcState {
     }
 }
 
-/// Every resident with a record in the log (one pass over the envelopes).
-pub fn all_residents(ledger: &Ledger) -> Result<Vec<String>> {
-    let mut state = QcState::new(Assessor::shipped()?);
-    state.catch_up(ledger)?;
-    Ok(state.residents.into_iter().collect())
-}
-
-/// The residents (hex pseudonyms) of the records at `indices`, deduplicated and sorted.
-pub fn residents_of(
+/// Reads the envelopes of the records at `indices`: every resident they name goes into
+/// `residents`; those named by a clinical record (not the node's own QC summary) into `touched`.
+fn scan(
     ledger: &Ledger,
     indices: impl IntoIterator<Item = u64>,
-) -> Result<Vec<String>> {
-    let mut out = Vec::new();
+    residents: &mut BTreeSet<String>,
+    touched: &mut BTreeSet<String>,
+) -> Result<()> {
     for i in indices {
         let Some(rec) = ledger.record(i)? else {
             continue;
         };
         let env: hl_ledger::record::Envelope = serde_json::from_slice(&rec.envelope)
             .with_context(|| format!("record {i}: envelope"))?;
-        if let Some(r) = env.resident
-            && !hl_indexer::summary::is_summary(&env.kind, &env.id)
-        {
-            out.push(r);
+        if let Some(r) = env.resident {
+            if !hl_indexer::summary::is_summary(&env.kind, &env.id) {
+                touched.insert(r.clone());
+            }
+            residents.insert(r);
         }
     }
-    out.sort();
-    out.dedup();
-    Ok(out)
+    Ok(())
+}
+
+/// Every resident with a record in the log (one pass over the envelopes).
+pub fn all_residents(ledger: &Ledger) -> Result<Vec<String>> {
+    let mut residents = BTreeSet::new();
+    scan(
+        ledger,
+        0..ledger.head()?.size,
+        &mut residents,
+        &mut BTreeSet::new(),
+    )?;
+    Ok(residents.into_iter().collect())
+}
+
+/// The residents (hex pseudonyms) that the clinical records at `indices` touch, sorted.
+pub fn residents_of(
+    ledger: &Ledger,
+    indices: impl IntoIterator<Item = u64>,
+) -> Result<Vec<String>> {
+    let mut touched = BTreeSet::new();
+    scan(ledger, indices, &mut BTreeSet::new(), &mut touched)?;
+    Ok(touched.into_iter().collect())
 }
 
 #[cfg(test)]
