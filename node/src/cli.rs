@@ -64,6 +64,24 @@ pub enum Command {
     Synth(SynthArgs),
     /// Synthesize, ingest, checkpoint, export and verify in a throw-away data dir.
     Demo(DemoArgs),
+    /// Staff bearer tokens for the HTTP API (stored hashed in config.toml).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; prints it once (only its SHA-256 is kept in config.toml).
+    Create {
+        /// Who holds it, e.g. "dr-wang" (shown in access logs).
+        #[arg(long)]
+        name: String,
+        /// ingest, clinician, admin or auditor.
+        #[arg(long)]
+        role: hl_api::auth::Role,
+    },
+    /// List token holders and roles (never the tokens).
+    List(JsonArg),
 }
 
 #[derive(Debug, Args)]

@@ -35,6 +35,8 @@ pub struct Config {
     pub inbox: InboxConfig,
     #[serde(default)]
     pub qc: QcConfig,
+    #[serde(default)]
+    pub api: hl_api::ApiConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -275,6 +277,23 @@ enabled = true
 # ...and re-evaluates every resident this often (seconds; 0 = never), as follow-ups and doses
 # fall due with time alone.
 reevaluate_secs = 86400
+
+[api]
+# `healthledger node` serves the HTTP API (FHIR R4 under /fhir, /v1/..., /openapi.json) here.
+# Keep it on loopback behind the institution's reverse proxy (TLS, client limits).
+enabled = true
+listen = "127.0.0.1:8080"
+# Public base URL for `next` links and fullUrls, when the proxy's differs from http://<listen>:
+# base_url = "https://ledger.example.org"
+# Largest request body (bytes) and longest request (seconds).
+max_body_bytes = 16777216
+request_timeout_secs = 30
+# Sign-In with Ethereum sessions of residents and regulators last this long (seconds).
+session_ttl_secs = 900
+# Page size of searches and $everything: default and most.
+default_page_size = 100
+max_page_size = 1000
+# Staff bearer tokens are appended below by `healthledger token create` (only their SHA-256).
 "#,
         name = q(name),
         origin = q(origin),
@@ -392,4 +411,5 @@ struct DefaultsOnly {
     chain: ChainConfig,
     anchor: AnchorConfig,
     inbox: InboxConfig,
+    api: hl_api::ApiConfig,
 }

@@ -7,4 +7,5 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod qc;
+pub mod service;
 pub mod synth;

@@ -146,6 +146,7 @@ fn run(cli: &Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo(a) => commands::demo::run(a),
+        Command::Token(t) => commands::token::run(dir, t),
         Command::Node => hl_node::daemon::run(Node::load(dir)?),
         Command::Chain(c) => commands::chain::run_chain(dir, c),
         Command::Anchor(c) => commands::chain::run_anchor(dir, c),

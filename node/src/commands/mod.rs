@@ -5,6 +5,7 @@ pub mod init;
 pub mod log;
 pub mod qc;
 pub mod resident;
+pub mod token;
 pub mod verify;
 
 /// Prints a JSON document, pretty, on standard output: the `--json` form of every command.

@@ -12,31 +12,26 @@ use hl_ledger::Ledger;
 use tokio::sync::watch;
 
 use crate::chain::anchor::{AnchorOutcome, anchor_once};
-use crate::chain::state::AnchorState;
-use crate::chain::{embedded, open_configured};
 use crate::config::Node;
-use hl_devchain::HttpServer;
+use crate::service::chain::ChainAccess;
+use hl_devchain::{HttpServer, RpcService};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 pub async fn run(
     node: Arc<Node>,
     ledger: Arc<Ledger>,
+    chain: Arc<ChainAccess>,
+    service: Option<RpcService>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<()> {
-    let state = AnchorState::open(&node.data_dir)?;
-    // The embedded chain lives in this process for the node's lifetime; a remote one is
-    // reconnected on every attempt, so that an RPC outage at start-up is just another retry.
-    let embedded = match node.config.chain.rpc {
-        Some(_) => None,
-        None => Some(embedded::open(&node).await?),
-    };
-    let _http = match (&embedded, &node.config.chain.embedded_http) {
-        (Some((_, service)), Some(addr)) => {
+    let state = chain.anchors.clone();
+    let _http = match (service, &node.config.chain.embedded_http) {
+        (Some(service), Some(addr)) => {
             let addr = addr
                 .parse()
                 .with_context(|| format!("chain.embedded_http '{addr}' is not host:port"))?;
-            let server = HttpServer::bind(addr, service.clone())
+            let server = HttpServer::bind(addr, service)
                 .await
                 .with_context(|| format!("serving the embedded chain on {addr}"))?;
             tracing::info!(url = %server.url(), "embedded chain JSON-RPC served");
@@ -66,13 +61,8 @@ pub async fn run(
             continue;
         }
         let attempt = async {
-            match &embedded {
-                Some((chain, _)) => anchor_once(&ledger, chain, &state).await,
-                None => {
-                    let (chain, _) = open_configured(&node, None, None).await?;
-                    anchor_once(&ledger, &chain, &state).await
-                }
-            }
+            let c = chain.get().await?;
+            anchor_once(&ledger, &c, &state).await
         };
         match tokio::time::timeout(timeout, attempt).await {
             Ok(Ok(outcome)) => {
@@ -83,11 +73,13 @@ pub async fn run(
                 last_success = Instant::now();
             }
             Ok(Err(e)) => {
+                chain.reset().await;
                 tracing::warn!(error = %format!("{e:#}"), retry_in = ?backoff, "anchoring failed");
                 next_try = Instant::now() + backoff;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
             Err(_) => {
+                chain.reset().await;
                 tracing::warn!(retry_in = ?backoff, "anchoring timed out (chain unreachable?)");
                 next_try = Instant::now() + backoff;
                 backoff = (backoff * 2).min(MAX_BACKOFF);

@@ -3,6 +3,7 @@
 //! dir (the store is single-writer), so other commands wait until it stops.
 
 mod anchoring;
+pub mod api;
 mod inbox;
 mod qc;
 
@@ -12,6 +13,8 @@ use anyhow::{Context, Result};
 use tokio::sync::watch;
 
 use crate::config::Node;
+use crate::service::chain::{ChainAccess, ChainPort};
+use crate::service::qc::QcPort;
 
 pub fn run(node: Node) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -23,9 +26,29 @@ pub fn run(node: Node) -> Result<()> {
     let node = Arc::new(node);
     let result = rt.block_on(async {
         let (stop_tx, stop) = watch::channel(false);
+        let (chain, rpc_service) = ChainAccess::open(node.clone()).await?;
+        let chain = Arc::new(chain);
+        let api = if node.config.api.enabled {
+            let chain_port = Arc::new(ChainPort::new(chain.clone()));
+            let qc_port = Arc::new(QcPort::new());
+            let (listener, url) = api::bind(&node.config.api.listen).await?;
+            let state = api::state(&node, ledger.clone(), url.clone(), chain_port, qc_port)?;
+            state.set_ready(true);
+            tracing::info!(%url, "API listening");
+            eprintln!("healthledger node: API listening on {url}");
+            Some(tokio::spawn(api::run(listener, state, stop.clone())))
+        } else {
+            None
+        };
         let inbox = tokio::spawn(inbox::run(node.clone(), ledger.clone(), stop.clone()));
         let qc = tokio::spawn(qc::run(node.clone(), ledger.clone(), stop.clone()));
-        let anchoring = tokio::spawn(anchoring::run(node.clone(), ledger.clone(), stop));
+        let anchoring = tokio::spawn(anchoring::run(
+            node.clone(),
+            ledger.clone(),
+            chain.clone(),
+            rpc_service,
+            stop,
+        ));
         tracing::info!(origin = %ledger.origin(), "node running");
         eprintln!(
             "healthledger node: running ({}); stop with Ctrl-C or SIGTERM",
@@ -34,6 +57,9 @@ pub fn run(node: Node) -> Result<()> {
         wait_for_signal().await;
         tracing::info!("stopping: finishing the file in progress");
         let _ = stop_tx.send(true);
+        if let Some(api) = api {
+            api.await.context("API task")??;
+        }
         inbox.await.context("inbox task")??;
         anchoring.await.context("anchoring task")??;
         qc.await.context("QC task")??;

@@ -1,6 +1,7 @@
 //! Runs the real `healthledger` binary against a temporary data dir.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod chain;
 
 use std::path::{Path, PathBuf};
@@ -63,6 +64,8 @@ impl Hl {
         let mut c = Command::new(bin());
         c.arg("--data-dir").arg(self.data());
         c.env_remove("HEALTHLEDGER_DATA_DIR");
+        // Tests run in parallel: a node's API takes a free loopback port, never the default.
+        c.env("HEALTHLEDGER_API__LISTEN", "127.0.0.1:0");
         c
     }
 

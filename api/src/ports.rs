@@ -1,0 +1,153 @@
+//! What the API needs from the rest of the node, as traits the node implements: the chain
+//! (anchors, wallets, regulators, consents, emergency access) and the QC service. Keeping them
+//! abstract keeps this crate free of alloy's contract stack and lets tests run without a chain.
+
+use alloy_primitives::{Address, B256, Bytes, U256};
+use async_trait::async_trait;
+use hl_ledger::pseudonym::Pseudonym;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PortError {
+    /// The chain or service cannot be reached now; retrying may help (503).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The request was refused on its merits, e.g. a signature by the wrong wallet or an
+    /// expired deadline (422).
+    #[error("{0}")]
+    Rejected(String),
+    /// This node is not set up for it, e.g. no contract configured (501).
+    #[error("{0}")]
+    NotConfigured(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub type PortResult<T> = Result<T, PortError>;
+
+/// A transaction the node sent and saw included.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TxInfo {
+    /// 0x-hex transaction hash.
+    pub tx_hash: String,
+    pub block_number: u64,
+}
+
+/// A head anchored on chain.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AnchorInfo {
+    pub size: u64,
+    /// Hex root hash.
+    pub root: String,
+    pub tx_hash: String,
+    pub block_number: u64,
+    pub block_hash: String,
+    pub gas_used: u64,
+    /// RFC 3339 time the node saw it confirmed.
+    pub confirmed_at: String,
+}
+
+/// One consent as the contract holds it, for (resident, grantee, purpose).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConsentInfo {
+    /// 0x-hex grantee (member) address.
+    pub grantee: String,
+    /// Name of the grantee institution, if it is a registered member.
+    pub grantee_name: Option<String>,
+    /// Category bitmask (bit i = category i).
+    pub categories: String,
+    /// Purpose code (e.g. TREAT), decoded from its bytes32.
+    pub purpose: String,
+    /// Unix seconds; 0 = no expiry.
+    pub expiry: u64,
+    pub revoked: bool,
+    /// Whether it permits anything now (not revoked, not expired).
+    pub active: bool,
+    /// Transaction and block of the last change.
+    pub tx_hash: Option<String>,
+    pub block_number: Option<u64>,
+}
+
+/// A resident's EIP-712 signed grant, as relayed to `grantConsentBySig`.
+#[derive(Debug, Clone)]
+pub struct SignedGrant {
+    pub pseudonym: B256,
+    pub grantee: Address,
+    pub categories: U256,
+    pub purpose: B256,
+    pub expiry: u64,
+    pub nonce: U256,
+    pub deadline: U256,
+    pub signature: Bytes,
+}
+
+/// A resident's EIP-712 signed revocation, as relayed to `revokeConsentBySig`.
+#[derive(Debug, Clone)]
+pub struct SignedRevoke {
+    pub pseudonym: B256,
+    pub grantee: Address,
+    pub purpose: B256,
+    pub nonce: U256,
+    pub deadline: U256,
+    pub signature: Bytes,
+}
+
+/// The chain facts the API shows: where the contract is, who this node is on it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChainInfo {
+    pub chain_id: u64,
+    /// 0x-hex contract address, if one is configured.
+    pub contract: Option<String>,
+    /// 0x-hex address this node sends transactions from.
+    pub member: Option<String>,
+}
+
+#[async_trait]
+pub trait Chain: Send + Sync + 'static {
+    fn info(&self) -> ChainInfo;
+    /// Heads this node anchored, oldest first.
+    async fn anchors(&self) -> PortResult<Vec<AnchorInfo>>;
+    /// Size of the last head the contract holds for this node.
+    async fn anchored_size(&self) -> PortResult<Option<u64>>;
+    /// The wallet bound to a resident, if any.
+    async fn resident_wallet(&self, pseudonym: &Pseudonym) -> PortResult<Option<Address>>;
+    /// Binds (or, when already bound, fails) a resident's wallet; sent by this member.
+    async fn bind_resident(&self, pseudonym: &Pseudonym, wallet: Address) -> PortResult<TxInfo>;
+    async fn is_regulator(&self, account: Address) -> PortResult<bool>;
+    /// Every consent the resident has given, with its current state.
+    async fn consents(&self, pseudonym: &Pseudonym) -> PortResult<Vec<ConsentInfo>>;
+    /// The resident's next EIP-712 nonce.
+    async fn consent_nonce(&self, pseudonym: &Pseudonym) -> PortResult<U256>;
+    async fn relay_grant(&self, grant: &SignedGrant) -> PortResult<TxInfo>;
+    async fn relay_revoke(&self, revoke: &SignedRevoke) -> PortResult<TxInfo>;
+    /// Emits `EmergencyAccess(pseudonym, member, reasonHash)` for a break-glass read.
+    async fn record_emergency_access(
+        &self,
+        pseudonym: &Pseudonym,
+        reason_hash: B256,
+    ) -> PortResult<TxInfo>;
+}
+
+/// One QC event for the SSE stream: a resident's follow-up fell overdue, a dose is due…
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct QcEvent {
+    /// Hex pseudonym of the resident.
+    pub resident: String,
+    /// The event as `hl_indexer::events::Event` serializes it.
+    #[schema(value_type = Object)]
+    pub event: serde_json::Value,
+}
+
+#[async_trait]
+pub trait Qc: Send + Sync + 'static {
+    /// The rule catalogue with parameters (JSON array).
+    fn rules(&self) -> serde_json::Value;
+    /// One resident's findings, programmes, completeness score and events (JSON object), as
+    /// of now.
+    async fn resident(&self, pseudonym: &Pseudonym) -> PortResult<serde_json::Value>;
+    /// Institution summary: counts per rule, score distribution, share under 60 (JSON object).
+    async fn summary(&self) -> PortResult<serde_json::Value>;
+    /// New events as they arise, for every resident.
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<QcEvent>;
+}

@@ -1,0 +1,96 @@
+//! The state every handler shares.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use hl_ledger::Ledger;
+use hl_ledger::input::InputOptions;
+
+use crate::auth::Principal;
+use crate::auth::siwe::{SESSION_PREFIX, Sessions};
+use crate::auth::tokens::{self, STAFF_PREFIX};
+use crate::config::ApiConfig;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::ports::{Chain, Qc};
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub ledger: Arc<Ledger>,
+    /// How bodies are validated, tied to residents and pseudonymised (the node's ingest
+    /// settings), so HTTP ingest and file ingest accept the same input.
+    pub input: InputOptions,
+    pub config: ApiConfig,
+    /// Public base URL, without a trailing slash.
+    pub base_url: String,
+    /// Name of this institution, for CapabilityStatement and audit records.
+    pub institution: String,
+    pub chain: Arc<dyn Chain>,
+    pub qc: Arc<dyn Qc>,
+    pub sessions: Sessions,
+    pub metrics: Metrics,
+    ready: AtomicBool,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(
+        ledger: Arc<Ledger>,
+        input: InputOptions,
+        config: ApiConfig,
+        base_url: String,
+        institution: String,
+        chain: Arc<dyn Chain>,
+        qc: Arc<dyn Qc>,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            ledger,
+            input,
+            config,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            institution,
+            chain,
+            qc,
+            sessions: Sessions::default(),
+            metrics: Metrics::default(),
+            ready: AtomicBool::new(false),
+        }))
+    }
+
+    /// Marks the node ready (the log is open and the first QC pass is done) or not.
+    pub fn set_ready(&self, ready: bool) {
+        self.0.ready.store(ready, Ordering::Release);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.0.ready.load(Ordering::Acquire)
+    }
+
+    /// Resolves a bearer token to who holds it.
+    pub fn authenticate(&self, token: &str) -> Result<Principal, ApiError> {
+        if token.starts_with(STAFF_PREFIX) {
+            let t = tokens::find(&self.config.tokens, token)
+                .ok_or_else(|| ApiError::unauthenticated("unknown or revoked staff token"))?;
+            Ok(Principal::Staff {
+                name: t.name.clone(),
+                role: t.role,
+            })
+        } else if token.starts_with(SESSION_PREFIX) {
+            self.sessions
+                .lookup(token)
+                .map_err(ApiError::unauthenticated)
+        } else {
+            Err(ApiError::unauthenticated(
+                "bearer token is neither a staff token (hlt_…) nor a session (hls_…)",
+            ))
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! The API's operational routes and the error shape, against a real node process.
+
+mod common;
+
+use common::Hl;
+use common::api::ApiNode;
+
+#[test]
+fn health_readiness_metrics_openapi_and_errors() {
+    let mut node = ApiNode::start(Hl::init());
+    node.get("/healthz", None).expect(200);
+    let ready = node.get("/readyz", None).expect(200).json();
+    assert_eq!(ready["status"], "ready");
+    let doc = node.get("/openapi.json", None).expect(200).json();
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    assert!(doc["paths"]["/healthz"].is_object());
+    let metrics = node.get("/metrics", None).expect(200).text;
+    assert!(metrics.contains("healthledger_log_size"), "{metrics}");
+    assert!(metrics.contains("route=\"/healthz\""), "{metrics}");
+    // Unknown route and wrong method: OperationOutcome with the status.
+    let r = node.get("/nope", None).expect(404);
+    assert_eq!(r.outcome()["issue"][0]["code"], "not-found");
+    let r = node
+        .post("/healthz", None, &serde_json::json!({}))
+        .expect(405);
+    r.outcome();
+    assert!(node.stop(), "node did not stop cleanly");
+}
