@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod ops;
 pub mod ports;
 pub mod qc_api;
+pub mod resident;
 pub mod server;
 pub mod state;
 

@@ -62,7 +62,7 @@ impl utoipa::Modify for BearerAuth {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::ops::Doc::openapi());
-    doc.merge(crate::fhir::Doc::openapi());
+    doc.merge(crate::fhir::openapi());
     doc.merge(crate::ledger_api::Doc::openapi());
     doc.merge(crate::qc_api::Doc::openapi());
     doc.merge(crate::consent::Doc::openapi());
