@@ -26,6 +26,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "HEALTHLEDGER_LOG", default_value = "warn")]
     pub log: String,
 
+    /// Whether `--data-dir` (or its env var) was given rather than defaulted: `dev` works in a
+    /// throw-away dir unless told otherwise. Set by `main` from clap's value source.
+    #[arg(skip)]
+    pub data_dir_given: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -64,6 +69,8 @@ pub enum Command {
     Synth(SynthArgs),
     /// Synthesize, ingest, checkpoint, export and verify in a throw-away data dir.
     Demo(DemoArgs),
+    /// Start a ready-to-use node on loopback: synthetic residents, tokens and example requests.
+    Dev(DevArgs),
     /// Staff bearer tokens for the HTTP API (stored hashed in config.toml).
     #[command(subcommand)]
     Token(TokenCommand),
@@ -219,6 +226,18 @@ pub struct DemoArgs {
     /// Keep the demo data dir instead of deleting it.
     #[arg(long)]
     pub keep: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Synthetic residents to ingest into a new data dir.
+    #[arg(long, default_value_t = 200)]
+    pub residents: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Address of the HTTP API; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
 }
 
 /// Where the chain is; each flag overrides `[chain]` of config.toml.

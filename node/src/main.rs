@@ -3,13 +3,17 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use hl_node::cli::{Cli, Command, LogCommand, QcCommand, RecordCommand, ResidentCommand};
 use hl_node::config::{self, Node};
 use hl_node::{commands, synth};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    cli.data_dir_given = matches
+        .value_source("data_dir")
+        .is_some_and(|s| s != clap::parser::ValueSource::DefaultValue);
     init_tracing(&cli.log);
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -146,6 +150,7 @@ fn run(cli: &Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo(a) => commands::demo::run(a),
+        Command::Dev(a) => commands::dev::run(cli.data_dir_given.then_some(dir.as_path()), a),
         Command::Token(t) => commands::token::run(dir, t),
         Command::Node => hl_node::daemon::run(Node::load(dir)?),
         Command::Chain(c) => commands::chain::run_chain(dir, c),

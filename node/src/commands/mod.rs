@@ -1,5 +1,6 @@
 pub mod chain;
 pub mod demo;
+pub mod dev;
 pub mod ingest;
 pub mod init;
 pub mod log;

@@ -17,6 +17,12 @@ use crate::service::chain::{ChainAccess, ChainPort};
 use crate::service::qc::QcPort;
 
 pub fn run(node: Node) -> Result<()> {
+    run_with(node, |_| {})
+}
+
+/// [`run`], calling `on_serving` with the API's bound URL (`None` with the API off) once every
+/// task runs, so that `healthledger dev` can print its banner with the real port.
+pub fn run_with(node: Node, on_serving: impl FnOnce(Option<&str>)) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -28,7 +34,7 @@ pub fn run(node: Node) -> Result<()> {
         let (stop_tx, stop) = watch::channel(false);
         let (chain, rpc_service) = ChainAccess::open(node.clone()).await?;
         let chain = Arc::new(chain);
-        let api = if node.config.api.enabled {
+        let (api, api_url) = if node.config.api.enabled {
             let chain_port = Arc::new(ChainPort::new(chain.clone()));
             let qc_port = Arc::new(QcPort::new());
             let (listener, url) = api::bind(&node.config.api.listen).await?;
@@ -36,9 +42,10 @@ pub fn run(node: Node) -> Result<()> {
             state.set_ready(true);
             tracing::info!(%url, "API listening");
             eprintln!("healthledger node: API listening on {url}");
-            Some(tokio::spawn(api::run(listener, state, stop.clone())))
+            let task = tokio::spawn(api::run(listener, state, stop.clone()));
+            (Some(task), Some(url))
         } else {
-            None
+            (None, None)
         };
         let inbox = tokio::spawn(inbox::run(node.clone(), ledger.clone(), stop.clone()));
         let qc = tokio::spawn(qc::run(node.clone(), ledger.clone(), stop.clone()));
@@ -54,6 +61,7 @@ pub fn run(node: Node) -> Result<()> {
             "healthledger node: running ({}); stop with Ctrl-C or SIGTERM",
             ledger.origin()
         );
+        on_serving(api_url.as_deref());
         wait_for_signal().await;
         tracing::info!("stopping: finishing the file in progress");
         let _ = stop_tx.send(true);
