@@ -263,6 +263,21 @@ fn metadata_read_vread_history_and_errors() {
         "no search claimed on Organization"
     );
 
+    let doc = n.get("/openapi.json", None).expect(200).json();
+    for route in [
+        "/fhir/metadata",
+        "/fhir/{type}",
+        "/fhir/{type}/{id}",
+        "/fhir/{type}/{id}/_history",
+        "/fhir/{type}/{id}/_history/{vid}",
+        "/fhir/Patient/{id}/$everything",
+    ] {
+        assert!(
+            doc["paths"][route]["get"].is_object(),
+            "{route} not in /openapi.json"
+        );
+    }
+
     // Read: meta version, time and ledger-entry; the hash is the stored content's.
     let r = n
         .get(&format!("/fhir/Patient/{}", f.patient), Some(clin))

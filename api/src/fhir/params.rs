@@ -300,9 +300,8 @@ pub fn parse_range(s: &str, search: bool) -> Option<Range> {
             hi: millis(ms(end)),
         });
     };
-    if d.is_none() {
-        return None;
-    }
+    // A time needs a full date.
+    d?;
     let (clock, zone) = match time.find(['Z', '+', '-']) {
         Some(i) => (&time[..i], Some(&time[i..])),
         None => (time, None),
