@@ -3,7 +3,11 @@
 //! create, update) in [`write`]; the CapabilityStatement in [`capability`].
 
 pub mod capability;
+pub mod consent_view;
 pub mod everything;
+pub mod meta;
+pub mod page;
+pub mod params;
 pub mod read;
 pub mod search;
 pub mod write;

@@ -1,0 +1,242 @@
+//! What every read answer shares: paging over a fixed log snapshot, Bundles with absolute
+//! links, the disclosure step (authorize, emergency access on chain, audit) that runs before
+//! any resident data leaves, and proof bundles in place of Bundles (`_proof=true`).
+
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::meta::{self, Loaded};
+use super::params::{Params, encode};
+use crate::audit;
+use crate::auth::Access;
+use crate::error::{ApiError, ApiResult};
+use crate::resident::Resident;
+use crate::state::AppState;
+
+/// Paging parameters every paged read accepts.
+pub const PAGING: [&str; 3] = ["_count", "_offset", "_snapshot"];
+
+/// One page of a result computed over the first `snapshot` leaves, so the pages of one
+/// search agree while the log grows (every read appends an AuditEvent, for one).
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub snapshot: u64,
+    pub offset: usize,
+    pub count: usize,
+}
+
+impl Paging {
+    pub fn take(params: &mut Params, state: &AppState) -> ApiResult<Self> {
+        let head = state.ledger.head()?.size;
+        let num = |name: &str, v: Option<String>| -> ApiResult<Option<u64>> {
+            v.map(|s| {
+                s.parse::<u64>().map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "{name} must be a non-negative integer, not '{s}'"
+                    ))
+                    .at(name.to_owned())
+                })
+            })
+            .transpose()
+        };
+        let snapshot = num("_snapshot", params.take_one("_snapshot")?)?.unwrap_or(head);
+        if snapshot > head {
+            return Err(ApiError::bad_request(format!(
+                "_snapshot {snapshot} is beyond the log's size {head}"
+            ))
+            .at("_snapshot"));
+        }
+        let max = state.config.max_page_size.max(1);
+        let count = num("_count", params.take_one("_count")?)?
+            .map_or(state.config.default_page_size, |c| {
+                usize::try_from(c).unwrap_or(usize::MAX)
+            })
+            .min(max);
+        let offset = num("_offset", params.take_one("_offset")?)?.unwrap_or(0);
+        Ok(Self {
+            snapshot,
+            offset: usize::try_from(offset).unwrap_or(usize::MAX),
+            count,
+        })
+    }
+
+    /// The slice of `all` this page shows.
+    pub fn slice<'a, T>(&self, all: &'a [T]) -> &'a [T] {
+        let start = self.offset.min(all.len());
+        let end = start.saturating_add(self.count).min(all.len());
+        &all[start..end]
+    }
+}
+
+/// The links of a paged answer: `path` (e.g. `/fhir/Observation`) and the parameters that
+/// were used, to which the paging parameters are added.
+#[derive(Debug, Clone)]
+pub struct Links {
+    pub path: String,
+    pub params: Vec<(String, String)>,
+}
+
+impl Links {
+    fn url(&self, state: &AppState, p: &Paging, offset: usize) -> String {
+        let mut q: Vec<String> = self
+            .params
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect();
+        q.push(format!("_count={}", p.count));
+        q.push(format!("_snapshot={}", p.snapshot));
+        q.push(format!("_offset={offset}"));
+        format!("{}{}?{}", state.base_url, self.path, q.join("&"))
+    }
+}
+
+/// A `searchset` (or `history`) Bundle of one page.
+pub fn bundle(
+    state: &AppState,
+    kind: &str,
+    links: &Links,
+    p: &Paging,
+    total: usize,
+    entries: Vec<Value>,
+) -> Value {
+    let mut link = vec![
+        json!({ "relation": "self", "url": links.url(state, p, p.offset) }),
+        json!({ "relation": "first", "url": links.url(state, p, 0) }),
+    ];
+    if p.offset > 0 {
+        let prev = p.offset.saturating_sub(p.count.max(1));
+        link.push(json!({ "relation": "previous", "url": links.url(state, p, prev) }));
+    }
+    let next = p.offset.saturating_add(p.count);
+    if p.count > 0 && next < total {
+        link.push(json!({ "relation": "next", "url": links.url(state, p, next) }));
+    }
+    json!({
+        "resourceType": "Bundle",
+        "id": hex::encode(rand::random::<[u8; 16]>()),
+        "meta": { "lastUpdated": now() },
+        "type": kind,
+        "total": total,
+        "link": link,
+        "entry": entries,
+    })
+}
+
+fn now() -> String {
+    hl_ledger::time_fmt::format_utc(time::OffsetDateTime::now_utc()).unwrap_or_default()
+}
+
+/// A search result entry.
+pub fn match_entry(state: &AppState, l: &Loaded) -> ApiResult<Value> {
+    Ok(json!({
+        "fullUrl": format!("{}/fhir/{}/{}", state.base_url, l.env.kind, l.env.id),
+        "resource": l.resource()?,
+        "search": { "mode": "match" },
+    }))
+}
+
+/// The entry telling a lenient caller what was ignored.
+pub fn ignored_entry(ignored: &[String]) -> Option<Value> {
+    if ignored.is_empty() {
+        return None;
+    }
+    let issue: Vec<Value> = ignored
+        .iter()
+        .map(|k| {
+            json!({
+                "severity": "warning",
+                "code": "not-supported",
+                "diagnostics": format!("parameter '{k}' is not supported and was ignored (Prefer: handling=lenient)"),
+                "expression": [k],
+            })
+        })
+        .collect();
+    Some(json!({
+        "resource": { "resourceType": "OperationOutcome", "issue": issue },
+        "search": { "mode": "outcome" },
+    }))
+}
+
+/// The request as the audit record names it: path below `/fhir/` and the query.
+pub fn audit_query(uri: &Uri) -> String {
+    let path = uri.path().strip_prefix("/fhir/").unwrap_or(uri.path());
+    match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    }
+}
+
+/// What a read is, for the audit record.
+#[derive(Debug, Clone)]
+pub struct Disclosure<'a> {
+    pub interaction: &'static str,
+    pub query: &'a str,
+    pub patient_id: Option<&'a str>,
+    /// The resident the request is about; audited even when nothing matched, since an empty
+    /// answer about a named resident discloses something too.
+    pub subject: Option<Resident>,
+}
+
+/// Runs before any record of a resident leaves: checks every record against the policy,
+/// for a break-glass read emits the emergency access on chain (fail closed), then appends one
+/// AuditEvent per resident naming exactly the leaves disclosed.
+pub async fn disclose(
+    state: &AppState,
+    access: &Access,
+    d: &Disclosure<'_>,
+    records: &[Loaded],
+) -> ApiResult<()> {
+    let mut groups: Vec<(Resident, Vec<u64>)> = Vec::new();
+    if let Some(s) = d.subject {
+        groups.push((s, Vec::new()));
+    }
+    for l in records {
+        meta::authorize(access, l)?;
+        let Some(r) = l.resident() else { continue };
+        match groups.iter_mut().find(|(g, _)| g.pseudonym == r.pseudonym) {
+            Some((_, leaves)) => leaves.push(l.index),
+            None => groups.push((r, vec![l.index])),
+        }
+    }
+    if let Some(reason) = &access.break_glass {
+        let hash: [u8; 32] = Sha256::digest(reason.as_bytes()).into();
+        for (r, _) in &groups {
+            state
+                .chain
+                .record_emergency_access(&r.pseudonym, hash.into())
+                .await
+                .map_err(|e| {
+                    ApiError::unavailable(format!(
+                        "break-glass read refused: the emergency access could not be recorded on chain: {e}"
+                    ))
+                })?;
+        }
+    }
+    for (r, leaves) in &groups {
+        let read = audit::Read {
+            interaction: d.interaction,
+            query: d.query,
+            patient_id: d.patient_id,
+            leaves,
+        };
+        audit::record(state, access, r, &read).await?;
+    }
+    Ok(())
+}
+
+/// The self-contained proof bundle of `indices` (`_proof=true`), tied to the last anchored
+/// head when the chain knows one.
+pub async fn proof(state: &AppState, indices: &[u64]) -> ApiResult<Response> {
+    let anchored = state.chain.anchored_size().await.ok().flatten();
+    let bundle = state.ledger.proof_bundle(indices, anchored)?;
+    let body = serde_json::to_vec(&bundle)
+        .map_err(|e| ApiError::internal(format!("proof bundle: {e}")))?;
+    let mut resp = (StatusCode::OK, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(resp)
+}
