@@ -257,15 +257,18 @@ impl Qc for QcPort {
 /// The institution summary from each resident's last evaluation, in the shape of `healthledger
 /// qc report --json` (counts per rule, completeness) without the findings themselves.
 fn summary(assessor: &Assessor, evaluated: &[crate::qc::Evaluated]) -> PortResult<Value> {
-    let mut per_rule: BTreeMap<&str, (&str, usize, usize)> = BTreeMap::new();
+    // A rule may fail with more than one severity for one resident: residents are counted once.
+    let mut per_rule: BTreeMap<&str, (&str, usize, BTreeSet<&str>)> = BTreeMap::new();
     let mut per_severity: BTreeMap<&str, (usize, BTreeSet<&str>)> = BTreeMap::new();
     let mut scores = Vec::with_capacity(evaluated.len());
     for e in evaluated {
         let s = &e.summary;
         for f in &s.failing {
-            let r = per_rule.entry(&f.rule).or_insert((&f.severity, 0, 0));
+            let r = per_rule
+                .entry(&f.rule)
+                .or_insert((&f.severity, 0, BTreeSet::new()));
             r.1 += f.findings;
-            r.2 += 1;
+            r.2.insert(&s.resident);
             let sev = per_severity.entry(&f.severity).or_default();
             sev.0 += f.findings;
             sev.1.insert(&s.resident);
@@ -301,7 +304,7 @@ fn summary(assessor: &Assessor, evaluated: &[crate::qc::Evaluated]) -> PortResul
             json!({"severity": sev, "findings": n, "residents": rs.len()})
         }).collect::<Vec<_>>(),
         "rules": per_rule.iter().map(|(id, (sev, n, rs))| {
-            json!({"rule": id, "severity": sev, "findings": n, "residents": rs})
+            json!({"rule": id, "severity": sev, "findings": n, "residents": rs.len()})
         }).collect::<Vec<_>>(),
     }))
 }
