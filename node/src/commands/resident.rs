@@ -54,7 +54,16 @@ fn programme_json(p: &ProgrammeState) -> Value {
     })
 }
 
-fn assessment_json(a: &Assessment) -> Value {
+/// One event as `resident show --json` and the API's QC event stream show it.
+pub(crate) fn event_json(e: &hl_indexer::events::Event) -> Value {
+    json!({
+        "kind": format!("{:?}", e.kind), "programme": e.programme.map(|p| p.code()),
+        "due": e.due.to_string(), "evidence": e.evidence, "message": e.message,
+    })
+}
+
+/// An assessment as `resident show --json` and the API's resident QC show it.
+pub(crate) fn assessment_json(a: &Assessment) -> Value {
     json!({
         "score": {
             "value": a.score.value,
@@ -65,10 +74,7 @@ fn assessment_json(a: &Assessment) -> Value {
             })).collect::<Vec<_>>(),
         },
         "programmes": a.programmes.iter().map(programme_json).collect::<Vec<_>>(),
-        "events": a.events.iter().map(|e| json!({
-            "kind": format!("{:?}", e.kind), "programme": e.programme.map(|p| p.code()),
-            "due": e.due.to_string(), "evidence": e.evidence, "message": e.message,
-        })).collect::<Vec<_>>(),
+        "events": a.events.iter().map(event_json).collect::<Vec<_>>(),
         "findings": a.findings.iter().map(super::qc::finding_json).collect::<Vec<_>>(),
     })
 }

@@ -34,12 +34,24 @@ pub fn run_with(node: Node, on_serving: impl FnOnce(Option<&str>)) -> Result<()>
         let (stop_tx, stop) = watch::channel(false);
         let (chain, rpc_service) = ChainAccess::open(node.clone()).await?;
         let chain = Arc::new(chain);
+        let qc_shared = Arc::new(crate::qc::QcShared::new());
         let (api, api_url) = if node.config.api.enabled {
             let chain_port = Arc::new(ChainPort::new(chain.clone()));
-            let qc_port = Arc::new(QcPort::new());
+            let qc_port = Arc::new(QcPort::new(
+                ledger.clone(),
+                qc_shared.clone(),
+                node.config.qc.enabled,
+                stop.clone(),
+            )?);
             let (listener, url) = api::bind(&node.config.api.listen).await?;
             let state = api::state(&node, ledger.clone(), url.clone(), chain_port, qc_port)?;
-            state.set_ready(true);
+            // Ready means correct answers: the QC summary covers every resident only after the
+            // first QC pass over the log.
+            let (ready, first_pass) = (state.clone(), qc_shared.clone());
+            tokio::spawn(async move {
+                first_pass.first_pass().await;
+                ready.set_ready(true);
+            });
             tracing::info!(%url, "API listening");
             eprintln!("healthledger node: API listening on {url}");
             let task = tokio::spawn(api::run(listener, state, stop.clone()));
@@ -48,7 +60,12 @@ pub fn run_with(node: Node, on_serving: impl FnOnce(Option<&str>)) -> Result<()>
             (None, None)
         };
         let inbox = tokio::spawn(inbox::run(node.clone(), ledger.clone(), stop.clone()));
-        let qc = tokio::spawn(qc::run(node.clone(), ledger.clone(), stop.clone()));
+        let qc = tokio::spawn(qc::run(
+            node.clone(),
+            ledger.clone(),
+            qc_shared,
+            stop.clone(),
+        ));
         let anchoring = tokio::spawn(anchoring::run(
             node.clone(),
             ledger.clone(),

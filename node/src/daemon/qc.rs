@@ -1,5 +1,6 @@
 //! The QC task: keeps the knowledge tree at the log's head, re-evaluates the residents new
 //! records touch, and now and then every resident (obligations fall due with time alone).
+//! What it finds is shared with the HTTP API through [`QcShared`].
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,18 +11,22 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::config::Node;
-use crate::qc::QcState;
+use crate::qc::{QcShared, QcState};
 
 pub async fn run(
     node: Arc<Node>,
     ledger: Arc<Ledger>,
+    shared: Arc<QcShared>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<()> {
     if !node.config.qc.enabled {
+        // Nothing to wait for: readers are told QC is off.
+        shared.mark_first_pass();
         return Ok(());
     }
-    let mut state = QcState::new(crate::commands::qc::assessor()?);
-    // New resident events, as they arise; the API exposes the same stream.
+    let mut state = QcState::with_shared(crate::commands::qc::assessor()?, shared.clone());
+    // New resident events, as they arise, for the node's log; the API hears them through
+    // `shared`.
     let events = state.events.subscribe();
     let state = Arc::new(Mutex::new(state));
     let poll = Duration::from_millis(node.config.inbox.poll_ms.max(10));
@@ -44,15 +49,17 @@ pub async fn run(
         .await
         .context("QC task")?;
         match done {
-            Ok(r) if r.evaluated > 0 => {
-                tracing::info!(
-                    residents = r.evaluated,
-                    findings = r.findings,
-                    summaries = r.appended,
-                    "QC evaluated"
-                );
+            Ok(r) => {
+                if r.evaluated > 0 {
+                    tracing::info!(
+                        residents = r.evaluated,
+                        findings = r.findings,
+                        summaries = r.appended,
+                        "QC evaluated"
+                    );
+                }
+                shared.mark_first_pass();
             }
-            Ok(_) => {}
             // The log is the truth and the tree can always be rebuilt from it: report and retry.
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "QC evaluation failed"),
         }

@@ -4,7 +4,8 @@
 pub mod eval;
 pub mod resolve;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{PoisonError, RwLock};
 
 use anyhow::{Context, Result};
 use hl_indexer::assess::{Assessment, Assessor};
@@ -15,6 +16,12 @@ use hl_ledger::Ledger;
 use hl_ledger::input::Prepared;
 use hl_ledger::pseudonym::ResidentScope;
 use time::OffsetDateTime;
+use tokio::sync::{broadcast, watch};
+
+/// Kind of the access-audit records the API appends on every read of a resident's data. They
+/// change nothing QC looks at, and re-assessing a resident because someone read it would make
+/// every read cost an assessment (and could append a QC summary per read).
+pub const AUDIT_KIND: &str = "AuditEvent";
 
 /// What one refresh did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -50,13 +57,25 @@ pub fn evaluate_resident(
     tree: &ResidentTree,
     at: OffsetDateTime,
 ) -> Result<(Assessment, Option<QcSummary>)> {
+    let (a, summary, changed) = assess_resident(ledger, assessor, tree, at)?;
+    Ok((a, changed.then_some(summary)))
+}
+
+/// Assesses one resident: the assessment, its summary, and whether the summary's status
+/// differs from the last summary in the log.
+fn assess_resident(
+    ledger: &Ledger,
+    assessor: &Assessor,
+    tree: &ResidentTree,
+    at: OffsetDateTime,
+) -> Result<(Assessment, QcSummary, bool)> {
     let a = assessor.assess(tree, at);
     let summary = assessor.summary(tree, &a, at);
     let changed = match last_summary(ledger, &tree.pseudonym)? {
         Some(prev) => !summary.same_status(&prev),
         None => true,
     };
-    Ok((a, changed.then_some(summary)))
+    Ok((a, summary, changed))
 }
 
 /// Appends `summaries` to the log in one submission (all or nothing).
@@ -88,18 +107,109 @@ pub fn refresh_residents(
     at: OffsetDateTime,
     mut on_events: impl FnMut(&str, Vec<Event>),
 ) -> Result<Refresh> {
+    evaluate_residents(ledger, assessor, residents, at, |r, _, events| {
+        on_events(r, events)
+    })
+}
+
+/// [`refresh_residents`], handing each resident's summary (changed or not) along too.
+fn evaluate_residents(
+    ledger: &Ledger,
+    assessor: &Assessor,
+    residents: &[String],
+    at: OffsetDateTime,
+    mut on_evaluated: impl FnMut(&str, &QcSummary, Vec<Event>),
+) -> Result<Refresh> {
     let mut out = Refresh::default();
     let mut changed = Vec::new();
     for r in residents {
         let tree = ResidentTree::from_log(ledger, r)?;
-        let (a, summary) = evaluate_resident(ledger, assessor, &tree, at)?;
+        let (a, summary, is_changed) = assess_resident(ledger, assessor, &tree, at)?;
         out.evaluated += 1;
         out.findings += a.findings.len();
-        on_events(r, a.events);
-        changed.extend(summary);
+        on_evaluated(r, &summary, a.events);
+        if is_changed {
+            changed.push(summary);
+        }
     }
     out.appended = append_summaries(ledger, &changed)?;
     Ok(out)
+}
+
+/// A resident's status at its last evaluation by the node's QC pass.
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    pub at: OffsetDateTime,
+    pub summary: QcSummary,
+}
+
+/// What the node's QC pass leaves for readers (the HTTP API), so that they never wait for a
+/// pass: each resident's last summary, whether the first pass over the log is done, and new
+/// events as they arise.
+pub struct QcShared {
+    summaries: RwLock<BTreeMap<String, Evaluated>>,
+    first_pass: watch::Sender<bool>,
+    events: broadcast::Sender<Event>,
+}
+
+impl Default for QcShared {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl QcShared {
+    pub fn new() -> Self {
+        Self {
+            summaries: RwLock::new(BTreeMap::new()),
+            first_pass: watch::channel(false).0,
+            events: broadcast::channel(1024).0,
+        }
+    }
+
+    /// Every resident's last evaluation (a copy: the pass goes on meanwhile).
+    pub fn summaries(&self) -> Vec<Evaluated> {
+        let map = self
+            .summaries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.values().cloned().collect()
+    }
+
+    /// Marks the first pass over the log done (or QC off): the summaries cover every resident.
+    pub fn mark_first_pass(&self) {
+        self.first_pass.send_replace(true);
+    }
+
+    pub fn first_pass_done(&self) -> bool {
+        *self.first_pass.borrow()
+    }
+
+    /// Resolves once the first pass is done.
+    pub async fn first_pass(&self) {
+        let mut rx = self.first_pass.subscribe();
+        let _ = rx.wait_for(|done| *done).await;
+    }
+
+    /// Events new since each resident's previous evaluation, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    fn record(&self, resident: &str, at: OffsetDateTime, summary: &QcSummary, new: Vec<Event>) {
+        let e = Evaluated {
+            at,
+            summary: summary.clone(),
+        };
+        self.summaries
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(resident.to_owned(), e);
+        for e in new {
+            // No subscriber is not an error: nobody is listening.
+            let _ = self.events.send(e);
+        }
+    }
 }
 
 /// The node's long-lived QC state: how far into the log it has looked and which residents
@@ -112,21 +222,28 @@ pub struct QcState {
     pub residents: BTreeSet<String>,
     /// Residents' current events; subscribers get the new ones as they arise.
     pub events: EventBus,
+    /// What readers see of each evaluation.
+    pub shared: std::sync::Arc<QcShared>,
 }
 
 impl QcState {
     pub fn new(assessor: Assessor) -> Self {
+        Self::with_shared(assessor, std::sync::Arc::new(QcShared::new()))
+    }
+
+    pub fn with_shared(assessor: Assessor, shared: std::sync::Arc<QcShared>) -> Self {
         Self {
             assessor,
             size: 0,
             residents: BTreeSet::new(),
             events: EventBus::new(),
+            shared,
         }
     }
 
     /// Reads the envelopes appended since the last call; returns the residents their clinical
-    /// records touch (the node's own QC summaries touch nobody: re-evaluating for them would
-    /// change nothing).
+    /// records touch (the node's own QC summaries and access-audit records touch nobody:
+    /// re-evaluating for them would change nothing).
     fn catch_up(&mut self, ledger: &Ledger) -> Result<Vec<String>> {
         let head = ledger.head()?.size;
         let mut touched = BTreeSet::new();
@@ -156,15 +273,23 @@ impl QcState {
         residents: &[String],
         at: OffsetDateTime,
     ) -> Result<Refresh> {
-        let bus = &mut self.events;
-        refresh_residents(ledger, &self.assessor, residents, at, |r, events| {
-            bus.publish(r, events);
-        })
+        let (bus, shared) = (&mut self.events, &self.shared);
+        evaluate_residents(
+            ledger,
+            &self.assessor,
+            residents,
+            at,
+            |r, summary, events| {
+                let new = bus.publish(r, events);
+                shared.record(r, at, summary, new);
+            },
+        )
     }
 }
 
 /// Reads the envelopes of the records at `indices`: every resident they name goes into
-/// `residents`; those named by a clinical record (not the node's own QC summary) into `touched`.
+/// `residents`; those named by a clinical record (not the node's own QC summary nor an access
+/// audit record) into `touched`.
 fn scan(
     ledger: &Ledger,
     indices: impl IntoIterator<Item = u64>,
@@ -178,7 +303,7 @@ fn scan(
         let env: hl_ledger::record::Envelope = serde_json::from_slice(&rec.envelope)
             .with_context(|| format!("record {i}: envelope"))?;
         if let Some(r) = env.resident {
-            if !hl_indexer::summary::is_summary(&env.kind, &env.id) {
+            if !hl_indexer::summary::is_summary(&env.kind, &env.id) && env.kind != AUDIT_KIND {
                 touched.insert(r.clone());
             }
             residents.insert(r);
@@ -274,5 +399,71 @@ mod tests {
             .reevaluate_all(&ledger, datetime!(2025-01-02 0:00 UTC))
             .expect("all");
         assert_eq!((later.evaluated, later.appended), (1, 0));
+    }
+
+    #[test]
+    fn access_audit_records_do_not_trigger_a_reassessment() {
+        use hl_ledger::input::{PreparedRecord, ResidentRef};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let signer = NoteSigner::generate("test.example/qc").expect("signer");
+        let ledger = Ledger::open(&dir.path().join("l.redb"), signer, StoreOptions::default())
+            .expect("open");
+        let at = datetime!(2025-01-01 0:00 UTC);
+        submit(
+            &ledger,
+            serde_json::json!({"resourceType": "Patient", "id": "p", "gender": "female",
+                "birthDate": "1980-01-01",
+                "identifier": [{"system": "urn:oid:2.16.156.10011.1.3", "value": "110105198001010016"}]}),
+        );
+        let mut qc = QcState::new(Assessor::shipped().expect("assessor"));
+        let mut heard = qc.shared.subscribe();
+        let first = qc.refresh(&ledger, at).expect("refresh");
+        assert_eq!(first.evaluated, 1);
+        let resident = qc.residents.iter().next().expect("resident").clone();
+        let cached = qc.shared.summaries();
+        assert_eq!(cached.len(), 1);
+        assert_eq!(cached[0].summary.resident, resident);
+        assert_eq!(cached[0].at, at);
+        assert_eq!(
+            Some(&cached[0].summary),
+            last_summary(&ledger, &resident).expect("read").as_ref()
+        );
+        // The shared stream carries the same new events as the bus.
+        let mut n = 0;
+        while heard.try_recv().is_ok() {
+            n += 1;
+        }
+        assert_eq!(n, qc.events.list(&resident).len());
+        // What the API appends when someone reads the resident: no re-assessment, no summary.
+        let mut pseudonym = [0u8; 32];
+        hex::decode_to_slice(&resident, &mut pseudonym).expect("hex");
+        let audit = serde_json::json!({"resourceType": "AuditEvent", "id": "a1", "action": "R"});
+        let size = ledger.head().expect("head").size;
+        ledger
+            .submit(Prepared {
+                source_name: "access audit".into(),
+                records: vec![PreparedRecord {
+                    kind: AUDIT_KIND.into(),
+                    id: "a1".into(),
+                    content: hl_ledger::canonical::to_canonical(&audit).expect("json"),
+                    content_sha256: hl_ledger::canonical::canonical_sha256(&audit).expect("json"),
+                    effective: None,
+                    resident: ResidentRef::Known(pseudonym, ResidentScope::Institution),
+                    position: None,
+                }],
+            })
+            .expect("audit appended");
+        let after = qc.refresh(&ledger, at).expect("refresh");
+        assert_eq!((after.evaluated, after.appended), (0, 0));
+        assert_eq!(ledger.head().expect("head").size, size + 1);
+        assert!(residents_of(&ledger, [size]).expect("scan").is_empty());
+        // A clinical record still does.
+        submit(
+            &ledger,
+            serde_json::json!({"resourceType": "Condition", "id": "c",
+                "subject": {"reference": "Patient/p"}, "recordedDate": "2024-03-01",
+                "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cn", "code": "I10"}]}}),
+        );
+        assert_eq!(qc.refresh(&ledger, at).expect("refresh").evaluated, 1);
     }
 }
