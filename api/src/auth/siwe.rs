@@ -337,15 +337,17 @@ async fn sign_in(
 /// The address that signed `message` (EIP-191 personal_sign).
 fn recover(message: &str, signature: &str) -> ApiResult<Address> {
     let hex_sig = signature.trim().trim_start_matches("0x");
-    let bytes = hex::decode(hex_sig)
-        .map_err(|_| ApiError::unauthenticated("the signature is not hex"))?;
+    let bytes =
+        hex::decode(hex_sig).map_err(|_| ApiError::unauthenticated("the signature is not hex"))?;
     let sig = Signature::from_raw(&bytes).map_err(|e| {
         ApiError::unauthenticated(format!(
             "the signature is not a 65-byte wallet signature: {e}"
         ))
     })?;
     sig.recover_address_from_msg(message.as_bytes())
-        .map_err(|e| ApiError::unauthenticated(format!("the signature recovers to no address: {e}")))
+        .map_err(|e| {
+            ApiError::unauthenticated(format!("the signature recovers to no address: {e}"))
+        })
 }
 
 /// The resident a sign-in message names in its resources, if any.
@@ -406,9 +408,10 @@ async fn session(
         .ok()
         .map(|s| rfc3339(s.expires_at));
     let (address, resident) = match &principal {
-        Principal::Resident { address, pseudonym } => {
-            (Some(address.to_checksum(None)), Some(hex::encode(pseudonym)))
-        }
+        Principal::Resident { address, pseudonym } => (
+            Some(address.to_checksum(None)),
+            Some(hex::encode(pseudonym)),
+        ),
         Principal::Regulator { address } => (Some(address.to_checksum(None)), None),
         Principal::Staff { .. } => (None, None),
     };

@@ -94,7 +94,10 @@ impl std::str::FromStr for SiweMessage {
             return err(format!("domain '{domain}' is not a host[:port]"));
         }
         if let Some(s) = &scheme
-            && (s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)))
+            && (s.is_empty()
+                || !s
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)))
         {
             return err(format!("scheme '{s}' is not a URI scheme"));
         }
@@ -280,10 +283,16 @@ mod tests {
         let cases = [
             (good.replace(" wants you", " want you"), "first line"),
             (good.replace(ADDR, &ADDR.to_lowercase()), "EIP-55"),
-            (good.replace("Version: 1", "Version: 2"), "Version must be 1"),
+            (
+                good.replace("Version: 1", "Version: 2"),
+                "Version must be 1",
+            ),
             (good.replace("Chain ID: 1337042", "Chain ID: x"), "Chain ID"),
             (good.replace("Nonce: 32891756abcdef", "Nonce: abc"), "Nonce"),
-            (good.replace("2021-09-30T16:25:24Z", "yesterday"), "Issued At"),
+            (
+                good.replace("2021-09-30T16:25:24Z", "yesterday"),
+                "Issued At",
+            ),
             (good.replace("- https", "* https"), "resource line"),
             (format!("{good}\nextra"), "resource line"),
             (good.replace("URI: ", "Uri: "), "expected 'URI"),

@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, Signature, U256};
+use alloy::providers::DynProvider;
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionReceipt;
 use alloy::sol_types::SolStruct;
@@ -14,7 +15,6 @@ use anyhow::Result;
 use hl_api::ports::{
     AnchorInfo, ChainInfo, ConsentInfo, PortError, PortResult, SignedGrant, SignedRevoke, TxInfo,
 };
-use alloy::providers::DynProvider;
 use hl_contracts::HealthLedger::{HealthLedgerErrors, HealthLedgerInstance};
 use hl_devchain::RpcService;
 use hl_ledger::pseudonym::Pseudonym;
@@ -307,19 +307,34 @@ pub fn revert_reason(e: &HealthLedgerErrors) -> String {
             "signature is not by the resident's bound wallet: it was made by {}, the bound wallet is {}",
             w.signer, w.wallet
         ),
-        E::SignatureExpired(d) => format!("deadline passed: the signature was valid until {}", d.deadline),
+        E::SignatureExpired(d) => format!(
+            "deadline passed: the signature was valid until {}",
+            d.deadline
+        ),
         E::InvalidSignatureLength(l) => format!("signature has {} bytes, not 65", l.length),
-        E::InvalidSignatureS(_) => "signature has a high s value (malleable); sign again with a standard wallet".into(),
+        E::InvalidSignatureS(_) => {
+            "signature has a high s value (malleable); sign again with a standard wallet".into()
+        }
         E::InvalidSignatureV(v) => format!("signature's v is {}, not 27 or 28", v.v),
         E::InvalidSignature(_) => "signature recovers to no address".into(),
-        E::ResidentNotBound(r) => format!("resident {} has no bound wallet", hex::encode(r.pseudonym)),
-        E::ResidentAlreadyBound(r) => format!("resident {} already has a bound wallet", hex::encode(r.pseudonym)),
+        E::ResidentNotBound(r) => {
+            format!("resident {} has no bound wallet", hex::encode(r.pseudonym))
+        }
+        E::ResidentAlreadyBound(r) => format!(
+            "resident {} already has a bound wallet",
+            hex::encode(r.pseudonym)
+        ),
         E::NotResidentWallet(c) => format!("{} is not the resident's bound wallet", c.caller),
-        E::NotActiveMember(c) => format!("this node's account {} is not an active member of the consortium", c.caller),
+        E::NotActiveMember(c) => format!(
+            "this node's account {} is not an active member of the consortium",
+            c.caller
+        ),
         E::NotGovernor(c) => format!("{} is not the consortium governor", c.caller),
         E::NoCategories(_) => "a grant must cover at least one category".into(),
         E::ExpiryNotInFuture(x) => format!("expiry {} is not in the future", x.expiry),
-        E::NoActiveGrant(_) => "there is no active grant for this grantee and purpose to revoke".into(),
+        E::NoActiveGrant(_) => {
+            "there is no active grant for this grantee and purpose to revoke".into()
+        }
         E::InvalidPseudonym(_) => "the resident pseudonym is zero".into(),
         E::ZeroAddress(_) => "an address is the zero address".into(),
         E::EmptyReason(_) => "an emergency access needs the hash of its reason".into(),
@@ -429,7 +444,11 @@ impl hl_api::ports::Chain for ChainPort {
         let mut changes: Vec<((u64, u64), Address, B256, Option<String>, Option<u64>)> = granted
             .iter()
             .map(|(ev, log)| (ev.grantee, ev.purpose, log))
-            .chain(revoked.iter().map(|(ev, log)| (ev.grantee, ev.purpose, log)))
+            .chain(
+                revoked
+                    .iter()
+                    .map(|(ev, log)| (ev.grantee, ev.purpose, log)),
+            )
             .map(|(g, purpose, log)| {
                 (
                     (
@@ -579,7 +598,10 @@ mod tests {
         let mut b = [0u8; 32];
         b[..5].copy_from_slice(b"TREAT");
         assert_eq!(purpose_text(&B256::from(b)), "TREAT");
-        assert_eq!(purpose_text(&B256::from([7u8; 32])), B256::from([7u8; 32]).to_string());
+        assert_eq!(
+            purpose_text(&B256::from([7u8; 32])),
+            B256::from([7u8; 32]).to_string()
+        );
         assert_eq!(purpose_text(&B256::ZERO), B256::ZERO.to_string());
     }
 }
