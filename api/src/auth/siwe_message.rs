@@ -119,10 +119,8 @@ impl std::str::FromStr for SiweMessage {
             statement = Some(line.to_owned());
             lines.next();
         }
-        if statement.is_some() || lines.peek() == Some(&"") {
-            if lines.next() != Some("") {
-                return err("an empty line must follow the statement");
-            }
+        if (statement.is_some() || lines.peek() == Some(&"")) && lines.next() != Some("") {
+            return err("an empty line must follow the statement");
         }
         let mut field = |name: &str| -> Result<String, ParseError> {
             let line = lines.next().unwrap_or_default();
