@@ -285,6 +285,20 @@ pub enum ChainCommand {
         #[command(flatten)]
         json: JsonArg,
     },
+    /// Enable (or with --disable, disable) a regulator address (a governor action; on the
+    /// embedded chain this node is the governor).
+    Regulator {
+        #[command(flatten)]
+        chain: ChainOpts,
+        /// Governor key file; default: this node's chain key.
+        #[arg(long)]
+        governor_key: Option<PathBuf>,
+        /// The regulator's address.
+        #[arg(long)]
+        address: String,
+        #[arg(long)]
+        disable: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -102,4 +102,16 @@ impl AnchorState {
             )),
         }
     }
+
+    /// Every anchored head, oldest (smallest) first.
+    pub fn all(&self) -> Result<Vec<AnchorRecord>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(ANCHORS)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (_, v) = row?;
+            out.push(serde_json::from_slice(v.value()).context("anchors.redb")?);
+        }
+        Ok(out)
+    }
 }

@@ -114,6 +114,45 @@ pub fn run_chain(data_dir: &Path, cmd: &ChainCommand) -> Result<()> {
             );
             Ok(())
         }),
+        ChainCommand::Regulator {
+            chain: opts,
+            governor_key,
+            address,
+            disable,
+        } => rt.block_on(async {
+            let node = node
+                .as_ref()
+                .context("chain regulator needs an initialised --data-dir")?;
+            let account: Address = address
+                .parse()
+                .with_context(|| format!("--address '{address}' is not an address"))?;
+            let c = match governor_key {
+                Some(_) => {
+                    Chain::connect(
+                        &rpc_of(Some(node), &opts.rpc)?,
+                        &contract_of(node, &opts.contract)?,
+                        chain::read_eth_key(&key_path(Some(node), governor_key)?)?,
+                        node.config.chain.confirmations,
+                    )
+                    .await?
+                }
+                None => connect(node, opts).await?,
+            };
+            let receipt = c
+                .contract
+                .setRegulator(account, !disable)
+                .send()
+                .await
+                .context("sending setRegulator (is this key the governor's?)")?
+                .get_receipt()
+                .await?;
+            if !receipt.status() {
+                bail!("setRegulator reverted in {}", receipt.transaction_hash);
+            }
+            let verb = if *disable { "disabled" } else { "enabled" };
+            println!("regulator {account} {verb} in {}", receipt.transaction_hash);
+            Ok(())
+        }),
         ChainCommand::Status { chain: opts, json } => rt.block_on(async {
             let node = node
                 .as_ref()
