@@ -78,7 +78,7 @@ pub async fn bundle(
     policy::allow(&principal, Op::Write)?;
     common::check_content_type(&headers)?;
     let bytes = common::body(&state, body)?;
-    let answer = bundle_ops::post(&state, &bytes).await?;
+    let answer = bundle_ops::post(&state, bytes).await?;
     Ok(fhir_json(StatusCode::OK, &answer))
 }
 
@@ -256,9 +256,10 @@ async fn write_resource(
     stored: &[u8],
 ) -> ApiResult<Response> {
     let root = Root::Resource(kind);
-    let prepared = state
-        .input
-        .prepare(&format!("{kind} body"), stored)
+    let (st, source, bytes) = (state.clone(), format!("{kind} body"), stored.to_vec());
+    let prepared = tokio::task::spawn_blocking(move || st.input.prepare(&source, &bytes))
+        .await
+        .map_err(|e| ApiError::internal(format!("preparing the resource: {e}")))?
         .map_err(|e| input_error(root, &e))?;
     let receipt = durable(state.ledger.submit_async(prepared))
         .await

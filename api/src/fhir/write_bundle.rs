@@ -1,6 +1,7 @@
 //! `POST /fhir`: a transaction (and a collection or document, as file ingest takes them) lands
 //! whole or not at all; a batch lands entry by entry.
 
+use axum::body::Bytes;
 use hl_ledger::input::Prepared;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -41,8 +42,25 @@ struct RequestIn {
     if_none_exist: Option<Value>,
 }
 
+/// What a body becomes once parsed and prepared: CPU work, done off the async workers.
+enum Plan {
+    Transaction(Prepared),
+    Batch(Vec<ApiResult<Prepared>>),
+}
+
 /// The answer to `POST /fhir`: a transaction-response or batch-response Bundle.
-pub async fn post(state: &AppState, bytes: &[u8]) -> ApiResult<Value> {
+pub async fn post(state: &AppState, bytes: Bytes) -> ApiResult<Value> {
+    let st = state.clone();
+    let plan = tokio::task::spawn_blocking(move || plan(&st, &bytes))
+        .await
+        .map_err(|e| ApiError::internal(format!("preparing the Bundle: {e}")))??;
+    match plan {
+        Plan::Transaction(prepared) => transaction(state, prepared).await,
+        Plan::Batch(entries) => batch(state, entries).await,
+    }
+}
+
+fn plan(state: &AppState, bytes: &[u8]) -> ApiResult<Plan> {
     let head: Head<'_> = serde_json::from_slice(bytes).map_err(|e| {
         if e.is_data() {
             ApiError::bad_request("the body is not a JSON object: POST /fhir takes a Bundle")
@@ -79,26 +97,25 @@ pub async fn post(state: &AppState, bytes: &[u8]) -> ApiResult<Value> {
                     .at("Bundle.entry")
             })?,
         };
-        return batch(state, &entries).await;
+        if entries.is_empty() {
+            return Err(ApiError::bad_request("Bundle has no entries").at("Bundle.entry"));
+        }
+        return Ok(Plan::Batch(
+            entries
+                .iter()
+                .enumerate()
+                .map(|(i, raw)| prepare_entry(state, raw, i))
+                .collect(),
+        ));
     }
-    transaction(state, bytes, head.entry).await
-}
-
-/// Prepares and writes the whole Bundle as one submission: one group commit carries all of
-/// it or none.
-async fn transaction(
-    state: &AppState,
-    bytes: &[u8],
-    entries: Option<&RawValue>,
-) -> ApiResult<Value> {
-    let root = Root::Bundle { entry: None };
     let prepared = state
         .input
         .prepare("POST /fhir", bytes)
-        .map_err(|e| input_error(root, &e))?;
+        .map_err(|e| input_error(Root::Bundle { entry: None }, &e))?;
     // Prepare accepted the entries, so they parse; their requests are checked against the
     // resources they carry.
-    let requests: Vec<EntryRequest> = entries
+    let requests: Vec<EntryRequest> = head
+        .entry
         .map(|raw| serde_json::from_str(raw.get()))
         .transpose()
         .map_err(|e| ApiError::bad_request(format!("Bundle.entry: {e}")).at("Bundle.entry"))?
@@ -106,9 +123,18 @@ async fn transaction(
     for (i, (rec, req)) in prepared.records.iter().zip(&requests).enumerate() {
         check_request(req.request.as_ref(), &rec.kind, &rec.id, i)?;
     }
+    Ok(Plan::Transaction(prepared))
+}
+
+/// Writes the whole Bundle as one submission: one group commit carries all of it or none.
+async fn transaction(state: &AppState, prepared: Prepared) -> ApiResult<Value> {
     let receipt = durable(state.ledger.submit_async(prepared))
         .await
-        .map_err(|e| e.map_or_else(writer_gone, |e| submit_error(root, &e)))?;
+        .map_err(|e| {
+            e.map_or_else(writer_gone, |e| {
+                submit_error(Root::Bundle { entry: None }, &e)
+            })
+        })?;
     let written = Written::all(state, &receipt)?;
     Ok(response_bundle(
         state,
@@ -119,28 +145,17 @@ async fn transaction(
 
 /// Each entry is its own submission; all are queued before any is awaited, so they share group
 /// commits and an entry may refer to a Patient an earlier entry writes.
-async fn batch(state: &AppState, entries: &[&RawValue]) -> ApiResult<Value> {
-    if entries.is_empty() {
-        return Err(ApiError::bad_request("Bundle has no entries").at("Bundle.entry"));
-    }
-    enum Step {
-        Refused(ApiError),
-        Queued(hl_ledger::PendingReceipt),
-    }
-    let mut steps = Vec::with_capacity(entries.len());
-    for (i, raw) in entries.iter().enumerate() {
-        let step = match prepare_entry(state, raw, i) {
-            Ok(p) => Step::Queued(state.ledger.submit_async(p)),
-            Err(e) => Step::Refused(e),
-        };
-        steps.push(step);
-    }
+async fn batch(state: &AppState, entries: Vec<ApiResult<Prepared>>) -> ApiResult<Value> {
+    let steps: Vec<_> = entries
+        .into_iter()
+        .map(|p| p.map(|p| state.ledger.submit_async(p)))
+        .collect();
     let mut out = Vec::with_capacity(steps.len());
     for (i, step) in steps.into_iter().enumerate() {
         let root = Root::Bundle { entry: Some(i) };
         let result = match step {
-            Step::Refused(e) => Err(e),
-            Step::Queued(pending) => match durable(pending).await {
+            Err(e) => Err(e),
+            Ok(pending) => match durable(pending).await {
                 Ok(receipt) => Written::all(state, &receipt),
                 Err(e) => Err(e.map_or_else(writer_gone, |e| submit_error(root, &e))),
             },
