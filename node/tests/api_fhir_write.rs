@@ -143,6 +143,9 @@ fn a_transaction_lands_whole_and_a_resend_makes_second_versions() {
     assert_eq!(rec["content"], bundle["entry"][0]["resource"]);
 }
 
+/// One change that spoils a good Bundle.
+type Change = Box<dyn Fn(&mut Value)>;
+
 #[test]
 fn a_transaction_with_one_bad_entry_writes_nothing() {
     let node = start(&[]);
@@ -164,7 +167,7 @@ fn a_transaction_with_one_bad_entry_writes_nothing() {
     );
 
     // Invalid FHIR in one entry, each refused before anything is queued.
-    let cases: Vec<(Box<dyn Fn(&mut Value)>, &str)> = vec![
+    let cases: Vec<(Change, &str)> = vec![
         (
             Box::new(|b| b["entry"][5]["resource"]["resourceType"] = json!("Nope")),
             "Bundle.entry[5].resource.resourceType",
@@ -427,6 +430,17 @@ fn send(node: &ApiNode, method: &str, path: &str, ctype: Option<&str>, body: Vec
     }
 }
 
+/// (method, path, Content-Type, body, status, words in the diagnostics, expression or "").
+type BadInput<'a> = (
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Vec<u8>,
+    u16,
+    &'a str,
+    &'a str,
+);
+
 #[test]
 fn bad_input_is_refused_with_an_outcome_and_writes_nothing() {
     let limit = 64 * 1024;
@@ -441,8 +455,7 @@ fn bad_input_is_refused_with_an_outcome_and_writes_nothing() {
         json!({ "resourceType": "Observation", "status": "final",
         "code": { "text": "x" }, "subject": { "reference": r } })
     };
-    // (method, path, content type, body, status, words in the diagnostics, expression)
-    let cases: Vec<(&str, &str, Option<&str>, Vec<u8>, u16, &str, &str)> = vec![
+    let cases: Vec<BadInput<'_>> = vec![
         (
             "POST",
             "/fhir/Patient",
