@@ -81,12 +81,18 @@ fn main() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("data");
     hl(&data, &["init", "--institution", "Everything Bench"])?;
-    let token = hl(&data, &["token", "create", "--name", "bench", "--role", "clinician"])?
-        .trim()
-        .to_owned();
+    let token = hl(
+        &data,
+        &["token", "create", "--name", "bench", "--role", "clinician"],
+    )?
+    .trim()
+    .to_owned();
     let file = dir.path().join("resident.json");
     std::fs::write(&file, serde_json::to_vec(&resident(records))?)?;
-    hl(&data, &["ingest", "--no-qc", file.to_str().context("path")?])?;
+    hl(
+        &data,
+        &["ingest", "--no-qc", file.to_str().context("path")?],
+    )?;
 
     let mut child = Command::new(bin())
         .arg("--data-dir")
@@ -99,7 +105,9 @@ fn main() -> Result<()> {
     let stderr = child.stderr.take().context("stderr")?;
     let mut lines = BufReader::new(stderr).lines();
     let url = loop {
-        let line = lines.next().context("node exited before its API started")??;
+        let line = lines
+            .next()
+            .context("node exited before its API started")??;
         if let Some(u) = line.split("API listening on ").nth(1) {
             break u.trim().to_owned();
         }
@@ -118,7 +126,10 @@ fn main() -> Result<()> {
         bail!("$everything returned {got} entries, expected {records}: {warm}");
     }
     println!("$everything of {records} records, {requests} requests per scenario");
-    println!("{:<8} {:<7} {:>9} {:>9} {:>10}", "clients", "proofs", "p50 ms", "p99 ms", "req/s");
+    println!(
+        "{:<8} {:<7} {:>9} {:>9} {:>10}",
+        "clients", "proofs", "p50 ms", "p99 ms", "req/s"
+    );
     for clients in [1usize, 64] {
         for proof in [false, true] {
             let target = Arc::new(if proof {

@@ -154,7 +154,6 @@ fn synthea_residents() -> Vec<(PathBuf, Value)> {
 }
 
 #[test]
-#[ignore = "needs the FHIR read routes"]
 fn search_and_everything_bundles_of_the_synthea_samples_are_valid_fhir_r4() {
     let python = python();
     let hl = Hl::init();
@@ -185,7 +184,13 @@ fn search_and_everything_bundles_of_the_synthea_samples_are_valid_fhir_r4() {
         };
         residents += 1;
         let id = patient["id"].as_str().expect("Patient.id");
-        let ident = &patient["identifier"][0];
+        // Patient search by identifier covers the resident identifier systems (here the SSN).
+        let ident = patient["identifier"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|i| i["system"] == "http://hl7.org/fhir/sid/us-ssn")
+            .expect("an SSN identifier");
         let (system, value) = (
             ident["system"].as_str().expect("identifier.system"),
             ident["value"].as_str().expect("identifier.value"),
@@ -209,10 +214,27 @@ fn search_and_everything_bundles_of_the_synthea_samples_are_valid_fhir_r4() {
             .filter_map(|p| p["entry"].as_array())
             .map(Vec::len)
             .sum();
-        assert!(
-            n_everything >= entries.len() - 1,
-            "{what}: $everything has {n_everything} entries, the resident's bundle {}",
-            entries.len()
+        // $everything serves the records tied to the resident: every entry but the
+        // Organizations, Practitioners, roles and Locations the bundle carries along, and
+        // Provenance (tied to its targets, not to a patient).
+        let compartment = entries
+            .iter()
+            .filter(|r| {
+                !matches!(
+                    r["resourceType"].as_str(),
+                    Some(
+                        "Organization"
+                            | "Practitioner"
+                            | "PractitionerRole"
+                            | "Location"
+                            | "Provenance"
+                    )
+                )
+            })
+            .count();
+        assert_eq!(
+            n_everything, compartment,
+            "{what}: $everything has {n_everything} entries, the resident's compartment {compartment}"
         );
         let found = all_pages(
             &node,
@@ -321,6 +343,8 @@ fn schemathesis_finds_no_server_error_on_any_route_for_any_role() {
             .args(["-m", "schemathesis.cli", "--no-color", "run"])
             .arg(format!("{}/openapi.json", node.url))
             .args(["--checks", "not_a_server_error"])
+            // The SSE streams never end by design; node/tests/api_qc.rs tests them.
+            .args(["--exclude-path-regex", "/events$"])
             .args(["--max-examples", &max_examples()])
             .args(["--seed", &seed()])
             .args(["--request-timeout", "60"])
@@ -338,8 +362,14 @@ fn schemathesis_finds_no_server_error_on_any_route_for_any_role() {
             "schemathesis as {role} found a problem ({operations} operations):\n{text}\nnode log:\n{}",
             node.log.lock().expect("log")
         );
+        // "N generated, N passed" (warnings about 404s and refusals are expected: the
+        // generated ids mostly name nothing, and each role may do only part of the API).
+        let clean = text.lines().any(|l| {
+            let l = l.trim();
+            l.ends_with("passed") && l.contains(" generated, ") && !l.contains("found")
+        }) && !text.contains("Failures:");
         assert!(
-            text.contains("No issues found"),
+            clean,
             "schemathesis as {role} did not report a clean run:\n{text}"
         );
     }
@@ -527,7 +557,6 @@ fn dev_serves_on_the_printed_url_and_stops_on_sigterm() {
 }
 
 #[test]
-#[ignore = "needs /fhir/metadata, $everything and the QC summary route"]
 fn dev_example_commands_work_as_printed() {
     assert!(have_curl(), "this test runs the printed curl commands");
     let tmp = tempfile::tempdir().expect("tempdir");

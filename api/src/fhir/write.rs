@@ -138,7 +138,7 @@ pub async fn create(
     }
     let stored = serde_json::to_vec(&resource)
         .map_err(|e| ApiError::internal(format!("serializing the resource: {e}")))?;
-    write_resource(&state, &kind, &headers, resource, &stored).await
+    write_resource(&state, &kind, &headers, &stored).await
 }
 
 /// Update a resource: append the next version of `{type}/{id}` (or its first).
@@ -211,7 +211,7 @@ pub async fn update(
             .at(format!("{kind}.id")));
         }
     }
-    write_resource(&state, &kind, &headers, body, &bytes).await
+    write_resource(&state, &kind, &headers, &bytes).await
 }
 
 /// The type in the URL: a FHIR R4 resource type we store one resource of.
@@ -252,7 +252,6 @@ async fn write_resource(
     state: &AppState,
     kind: &str,
     headers: &HeaderMap,
-    resource: Map<String, Value>,
     stored: &[u8],
 ) -> ApiResult<Response> {
     let root = Root::Resource(kind);
@@ -275,7 +274,13 @@ async fn write_resource(
     let mut resp = if minimal {
         w.status().into_response()
     } else {
-        fhir_json(w.status(), &w.with_meta(resource))
+        // As a read would serve it: the stored bytes with meta and the ledger-entry extension.
+        let index = receipt
+            .entries
+            .first()
+            .map(|e| e.index)
+            .ok_or_else(|| ApiError::internal("the resource was written without a record"))?;
+        fhir_json(w.status(), &super::meta::load(state, index)?.resource()?)
     };
     let h = resp.headers_mut();
     let location = format!("{}/fhir/{}", state.base_url, w.location());

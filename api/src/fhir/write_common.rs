@@ -257,20 +257,6 @@ impl Written {
 
     /// `resource` with the server-managed `meta.versionId` and `meta.lastUpdated` of this
     /// version (answered only: the log keeps the resource as received).
-    pub fn with_meta(&self, mut resource: serde_json::Map<String, Value>) -> Value {
-        let meta = resource
-            .entry("meta")
-            .or_insert_with(|| Value::Object(Default::default()));
-        if !meta.is_object() {
-            *meta = Value::Object(Default::default());
-        }
-        if let Value::Object(m) = meta {
-            m.insert("versionId".into(), Value::String(self.version.to_string()));
-            m.insert("lastUpdated".into(), Value::String(self.recorded.clone()));
-        }
-        Value::Object(resource)
-    }
-
     /// `Last-Modified` as an HTTP date.
     pub fn http_date(&self) -> Option<String> {
         let t = OffsetDateTime::parse(&self.recorded, &Rfc3339).ok()?;

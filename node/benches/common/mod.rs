@@ -1,4 +1,5 @@
 //! What the node's bench binaries share: settings from the environment and peak memory.
+#![allow(dead_code)] // each bench uses a part
 
 pub fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)

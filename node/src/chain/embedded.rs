@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256, U256};
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::client::RpcClient;
 use anyhow::{Context, Result, bail};
 use hl_contracts::HealthLedger;
@@ -32,7 +32,11 @@ pub async fn open(node: &Node) -> Result<(Chain, RpcService)> {
     )
     .with_context(|| format!("opening the embedded chain {}", path.display()))?;
     let service = RpcService::new(Arc::new(chain));
-    let provider = ProviderBuilder::new()
+    // Nonces from the chain, never cached (see `super::provider`).
+    let provider: DynProvider = ProviderBuilder::default()
+        .with_gas_estimation()
+        .with_simple_nonce_management()
+        .fetch_chain_id()
         .wallet(EthereumWallet::from(key))
         .connect_client(RpcClient::new(service.clone(), true))
         .erased();

@@ -40,7 +40,13 @@ pub fn provider(rpc: &str, key: PrivateKeySigner) -> Result<DynProvider> {
     let url = rpc
         .parse()
         .with_context(|| format!("chain RPC URL '{rpc}' is not a URL"))?;
-    Ok(ProviderBuilder::new()
+    // Nonces are asked of the chain for every transaction, never cached: anchoring and the
+    // API's consent relays send from the same account, and a reorg can take a sent
+    // transaction back; either leaves a cached nonce wrong and the next transaction stuck.
+    Ok(ProviderBuilder::default()
+        .with_gas_estimation()
+        .with_simple_nonce_management()
+        .fetch_chain_id()
         .wallet(EthereumWallet::from(key))
         .connect_http(url)
         .erased())

@@ -20,8 +20,9 @@ pub fn run(node: Node) -> Result<()> {
     run_with(node, |_| {})
 }
 
-/// [`run`], calling `on_serving` with the API's bound URL (`None` with the API off) once every
-/// task runs, so that `healthledger dev` can print its banner with the real port.
+/// [`run`], calling `on_serving` with the API's bound URL (`None` with the API off) once the
+/// node is ready (every task runs and the first QC pass is done), so that `healthledger dev`
+/// can print its banner with the real port.
 pub fn run_with(node: Node, on_serving: impl FnOnce(Option<&str>)) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -60,6 +61,7 @@ pub fn run_with(node: Node, on_serving: impl FnOnce(Option<&str>)) -> Result<()>
             (None, None)
         };
         let inbox = tokio::spawn(inbox::run(node.clone(), ledger.clone(), stop.clone()));
+        let qc_ready = qc_shared.clone();
         let qc = tokio::spawn(qc::run(
             node.clone(),
             ledger.clone(),
@@ -78,8 +80,15 @@ pub fn run_with(node: Node, on_serving: impl FnOnce(Option<&str>)) -> Result<()>
             "healthledger node: running ({}); stop with Ctrl-C or SIGTERM",
             ledger.origin()
         );
-        on_serving(api_url.as_deref());
-        wait_for_signal().await;
+        // The banner of `healthledger dev` promises working commands: print it once the API
+        // answers correctly (after the first QC pass), unless the node is stopped first.
+        tokio::select! {
+            _ = qc_ready.first_pass() => {
+                on_serving(api_url.as_deref());
+                wait_for_signal().await;
+            }
+            _ = wait_for_signal() => {}
+        }
         tracing::info!("stopping: finishing the file in progress");
         let _ = stop_tx.send(true);
         if let Some(api) = api {
