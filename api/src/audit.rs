@@ -5,6 +5,7 @@
 use hl_ledger::canonical::{canonical_sha256, to_canonical};
 use hl_ledger::input::{Prepared, PreparedRecord, ResidentRef};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::auth::Access;
@@ -96,13 +97,27 @@ fn base64_query(q: &str) -> String {
 }
 
 /// Appends the AuditEvent for `read` of `resident` and waits until it is durable. Returns the
-/// audit record's leaf index. A failure refuses the read: nothing is disclosed unaudited.
+/// audit record's leaf index. A break-glass read is first emitted on chain
+/// (`EmergencyAccess` with the reason's SHA-256). Any failure refuses the read: nothing is
+/// disclosed unaudited, and no emergency read goes unrecorded on chain.
 pub async fn record(
     state: &AppState,
     access: &Access,
     resident: &Resident,
     read: &Read<'_>,
 ) -> ApiResult<u64> {
+    if let Some(reason) = &access.break_glass {
+        let hash: [u8; 32] = Sha256::digest(reason.as_bytes()).into();
+        state
+            .chain
+            .record_emergency_access(&resident.pseudonym, hash.into())
+            .await
+            .map_err(|e| {
+                ApiError::unavailable(format!(
+                    "break-glass read refused: the emergency access could not be recorded on chain: {e}"
+                ))
+            })?;
+    }
     let at = OffsetDateTime::now_utc();
     let resource = event(state, access, read, at);
     let content_sha256 =

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::auth::Principal;
 use crate::auth::policy::{Op, allow};
+use crate::auth::{Access, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::ports::{ConsentInfo, PortError, SignedGrant, SignedRevoke, TxInfo};
 use crate::resident::{Resident, resolve};
@@ -137,6 +137,18 @@ pub struct WalletAnswer {
     pub block_number: Option<u64>,
 }
 
+async fn audit_read(state: &AppState, access: &Access, r: &Resident, query: &str) -> ApiResult<()> {
+    let read = crate::audit::Read {
+        interaction: "read",
+        query,
+        patient_id: None,
+        leaves: &[],
+    };
+    crate::audit::record(state, access, r, &read)
+        .await
+        .map(|_| ())
+}
+
 /// A resident whose consents the caller may read.
 fn readable(state: &AppState, principal: &Principal, s: &str) -> ApiResult<Resident> {
     let r = resolve(state, s)?;
@@ -157,12 +169,13 @@ fn readable(state: &AppState, principal: &Principal, s: &str) -> ApiResult<Resid
     ))]
 async fn list(
     State(state): State<AppState>,
-    principal: Principal,
+    access: Access,
     Path(resident): Path<String>,
 ) -> ApiResult<Json<ConsentList>> {
-    let r = readable(&state, &principal, &resident)?;
-    // Consents are public contract state (anyone on the chain reads them); they disclose no
-    // record of this log, so no AuditEvent is written for this read.
+    let r = readable(&state, &access.principal, &resident)?;
+    // Consents are contract state any member can read, but who looks at a resident's consents
+    // is still an access to that resident: audited like every other read.
+    audit_read(&state, &access, &r, &format!("/v1/consents/{resident}")).await?;
     let wallet = state.chain.resident_wallet(&r.pseudonym).await?;
     let consents = state.chain.consents(&r.pseudonym).await?;
     Ok(Json(ConsentList {
@@ -307,10 +320,17 @@ async fn revoke(
     ))]
 async fn wallet(
     State(state): State<AppState>,
-    principal: Principal,
+    access: Access,
     Path(resident): Path<String>,
 ) -> ApiResult<Json<WalletAnswer>> {
-    let r = readable(&state, &principal, &resident)?;
+    let r = readable(&state, &access.principal, &resident)?;
+    audit_read(
+        &state,
+        &access,
+        &r,
+        &format!("/v1/residents/{resident}/wallet"),
+    )
+    .await?;
     let wallet = state.chain.resident_wallet(&r.pseudonym).await?;
     Ok(Json(WalletAnswer {
         resident: r.hex(),

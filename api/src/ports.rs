@@ -59,7 +59,8 @@ pub struct ConsentInfo {
     pub categories: String,
     /// Purpose code (e.g. TREAT), decoded from its bytes32.
     pub purpose: String,
-    /// Unix seconds; 0 = no expiry.
+    /// Unix seconds after which the grant permits nothing (the contract requires every grant
+    /// to expire; 0 only for a pair never granted).
     pub expiry: u64,
     pub revoked: bool,
     /// Whether it permits anything now (not revoked, not expired).

@@ -86,14 +86,30 @@ fn query_of(uri: &Uri) -> String {
 
 /// Leaf indices a JSON list of items with `evidence` arrays discloses.
 fn evidence(items: &Value) -> BTreeSet<u64> {
-    items
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|i| i["evidence"].as_array())
-        .flatten()
-        .filter_map(Value::as_u64)
-        .collect()
+    let mut out = BTreeSet::new();
+    collect_leaves(items, &mut out);
+    out
+}
+
+/// Every leaf index a QC answer cites, wherever it sits (findings' and events' evidence,
+/// obligations met, score parts, problem list, timeline), so the audit record names all that
+/// the answer discloses.
+fn collect_leaves(v: &Value, out: &mut BTreeSet<u64>) {
+    match v {
+        Value::Array(items) => items.iter().for_each(|i| collect_leaves(i, out)),
+        Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("evidence" | "leaves", Value::Array(xs)) => {
+                        out.extend(xs.iter().filter_map(Value::as_u64));
+                    }
+                    ("leaf", Value::Number(n)) => out.extend(n.as_u64()),
+                    _ => collect_leaves(v, out),
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// One resident's QC as of now: findings (rule, severity, evidence leaves, message), the
@@ -117,7 +133,7 @@ async fn resident_qc(
     let (r, patient) = named(&state, &who)?;
     access.allow(Op::QcResident(&r.pseudonym))?;
     let mut v = state.qc.resident(&r.pseudonym).await?;
-    let leaves: Vec<u64> = evidence(&v["findings"]).into_iter().collect();
+    let leaves: Vec<u64> = evidence(&v).into_iter().collect();
     let read = audit::Read {
         interaction: "operation",
         query: &query_of(&uri),
@@ -138,37 +154,62 @@ fn sse_event(name: &'static str, e: &QcEvent) -> SseEvent {
 
 /// First `initial`, then what `rx` brings for `resident` (every resident when `None`), until
 /// the QC service stops.
+/// The institution-wide stream discloses each event's resident and evidence as it goes, so
+/// each event is audited for its resident before it is sent (a resident stream is audited
+/// once, when it opens).
+type AuditEach = Option<(AppState, Access)>;
+
 fn stream(
     initial: Vec<QcEvent>,
     rx: broadcast::Receiver<QcEvent>,
     resident: Option<String>,
+    audit_each: AuditEach,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     let queue: VecDeque<QcEvent> = initial.into();
     futures_util::stream::unfold(
-        (queue, rx, resident),
-        |(mut queue, mut rx, resident)| async move {
+        (queue, rx, resident, audit_each),
+        |(mut queue, mut rx, resident, audit_each)| async move {
             if let Some(e) = queue.pop_front() {
                 let ev = sse_event("current", &e);
-                return Some((Ok(ev), (queue, rx, resident)));
+                return Some((Ok(ev), (queue, rx, resident, audit_each)));
             }
             loop {
                 match rx.recv().await {
                     Ok(e) if resident.as_ref().is_none_or(|r| *r == e.resident) => {
+                        if let Some((state, access)) = &audit_each
+                            && let Err(err) = audit_event(state, access, &e).await
+                        {
+                            // Fail closed: a stream that cannot audit stops.
+                            tracing::warn!(error = %err, "QC event stream ended: audit failed");
+                            return None;
+                        }
                         let ev = sse_event("new", &e);
-                        return Some((Ok(ev), (queue, rx, resident)));
+                        return Some((Ok(ev), (queue, rx, resident, audit_each)));
                     }
                     Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         let ev = SseEvent::default()
                             .event("lagged")
                             .data(json!({ "missed": n }).to_string());
-                        return Some((Ok(ev), (queue, rx, resident)));
+                        return Some((Ok(ev), (queue, rx, resident, audit_each)));
                     }
                     Err(broadcast::error::RecvError::Closed) => return None,
                 }
             }
         },
     )
+}
+
+async fn audit_event(state: &AppState, access: &Access, e: &QcEvent) -> ApiResult<u64> {
+    let r = resident::resolve(state, &e.resident)?;
+    let leaves: Vec<u64> = evidence(&e.event).into_iter().collect();
+    let read = audit::Read {
+        interaction: "operation",
+        query: "/v1/qc/events",
+        patient_id: None,
+        leaves: &leaves,
+    };
+    audit::record(state, access, &r, &read).await
 }
 
 fn sse(
@@ -217,7 +258,7 @@ async fn resident_events(
             event: e.clone(),
         })
         .collect();
-    Ok(sse(stream(initial, rx, Some(hex))))
+    Ok(sse(stream(initial, rx, Some(hex), None)))
 }
 
 /// Every resident's new events as Server-Sent Events (`event: new`), with keep-alive comments.
@@ -229,10 +270,11 @@ async fn resident_events(
     ))]
 async fn events(
     State(state): State<AppState>,
-    principal: Principal,
+    access: Access,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>> + Send + 'static>> {
-    allow(&principal, Op::QcInstitution)?;
-    Ok(sse(stream(Vec::new(), state.qc.subscribe(), None)))
+    access.allow(Op::QcInstitution)?;
+    let rx = state.qc.subscribe();
+    Ok(sse(stream(Vec::new(), rx, None, Some((state, access)))))
 }
 
 #[cfg(test)]
@@ -243,6 +285,12 @@ mod tests {
     fn evidence_collects_every_leaf_once() {
         let v = json!([{"evidence": [3, 1]}, {"evidence": [3, 7]}, {"message": "none"}]);
         assert_eq!(evidence(&v).into_iter().collect::<Vec<_>>(), vec![1, 3, 7]);
+        let nested = json!({"findings": [{"evidence": [9]}], "programmes": [{"obligations": [
+            {"evidence": [4]}]}], "problems": [{"leaf": 5}], "score": {"modules": [{"evidence": [2]}]}});
+        assert_eq!(
+            evidence(&nested).into_iter().collect::<Vec<_>>(),
+            vec![2, 4, 5, 9]
+        );
         assert!(evidence(&json!(null)).is_empty());
     }
 }

@@ -5,7 +5,6 @@
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::meta::{self, Loaded};
 use super::params::{Params, encode};
@@ -179,9 +178,9 @@ pub struct Disclosure<'a> {
     pub subject: Option<Resident>,
 }
 
-/// Runs before any record of a resident leaves: checks every record against the policy,
-/// for a break-glass read emits the emergency access on chain (fail closed), then appends one
-/// AuditEvent per resident naming exactly the leaves disclosed.
+/// Runs before any record of a resident leaves: checks every record against the policy, then
+/// appends one AuditEvent per resident naming exactly the leaves disclosed (which, for a
+/// break-glass read, first emits the emergency access on chain; see `audit::record`).
 pub async fn disclose(
     state: &AppState,
     access: &Access,
@@ -198,20 +197,6 @@ pub async fn disclose(
         match groups.iter_mut().find(|(g, _)| g.pseudonym == r.pseudonym) {
             Some((_, leaves)) => leaves.push(l.index),
             None => groups.push((r, vec![l.index])),
-        }
-    }
-    if let Some(reason) = &access.break_glass {
-        let hash: [u8; 32] = Sha256::digest(reason.as_bytes()).into();
-        for (r, _) in &groups {
-            state
-                .chain
-                .record_emergency_access(&r.pseudonym, hash.into())
-                .await
-                .map_err(|e| {
-                    ApiError::unavailable(format!(
-                        "break-glass read refused: the emergency access could not be recorded on chain: {e}"
-                    ))
-                })?;
         }
     }
     for (r, leaves) in &groups {
