@@ -124,6 +124,7 @@ async fn resident_qc(
         patient_id: patient,
         leaves: &leaves,
     };
+    audit::emergency_access(&state, &access, &r).await?;
     let leaf = audit::record(&state, &access, &r, &read).await?;
     v["audit_leaf"] = json!(leaf);
     Ok(Json(v))
@@ -206,6 +207,7 @@ async fn resident_events(
         patient_id: patient,
         leaves: &leaves,
     };
+    audit::emergency_access(&state, &access, &r).await?;
     audit::record(&state, &access, &r, &read).await?;
     let hex = r.hex();
     let initial = v["events"]

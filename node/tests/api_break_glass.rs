@@ -180,6 +180,36 @@ fn a_clinician_breaks_the_glass_and_it_is_audited_and_on_chain() {
         format!("0x{}", sha256_hex(REASON))
     );
 
+    // A break-glass read of the resident's QC status is an emergency read too: on chain
+    // and in the access log with its reason, like any other.
+    let qc = node
+        .get_with(
+            &format!("/v1/qc/residents/{pid}"),
+            Some(clin),
+            &[(BREAK_GLASS, REASON)],
+        )
+        .expect(200)
+        .json();
+    let leaf = qc["audit_leaf"].as_u64().expect("audit_leaf");
+    assert_eq!(emergency_logs(&rpc_url, &contract, &pseudonym).len(), 2);
+    let audits = node
+        .get(&format!("/fhir/AuditEvent?patient={pid}"), Some(auditor))
+        .expect(200)
+        .json();
+    let qc_event = audits["entry"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| &e["resource"])
+        .find(|e| {
+            e["meta"]["extension"]
+                .to_string()
+                .contains(&format!("\"{leaf}\""))
+        })
+        .expect("the QC read's AuditEvent");
+    assert_eq!(qc_event["purposeOfEvent"][0]["coding"][0]["code"], "ETREAT");
+    assert!(qc_event.to_string().contains(REASON), "{qc_event}");
+
     // Refused: anyone but a clinician breaking the glass (403), a reason under 5 characters
     // and ETREAT without a reason (400), and a break-glass read for another purpose (400).
     for role in ["ingest", "admin", "auditor"] {
@@ -209,7 +239,7 @@ fn a_clinician_breaks_the_glass_and_it_is_audited_and_on_chain() {
         .expect(400);
     assert!(diagnostics(&r).contains("ETREAT"), "{}", r.text);
     // None of them reached the chain or the access log.
-    assert_eq!(emergency_logs(&rpc_url, &contract, &pseudonym).len(), 1);
+    assert_eq!(emergency_logs(&rpc_url, &contract, &pseudonym).len(), 2);
     let after = node
         .get(&format!("/fhir/AuditEvent?patient={pid}"), Some(auditor))
         .expect(200)

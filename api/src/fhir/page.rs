@@ -5,7 +5,6 @@
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::meta::{self, Loaded};
 use super::params::{Params, encode};
@@ -200,19 +199,8 @@ pub async fn disclose(
             None => groups.push((r, vec![l.index])),
         }
     }
-    if let Some(reason) = &access.break_glass {
-        let hash: [u8; 32] = Sha256::digest(reason.as_bytes()).into();
-        for (r, _) in &groups {
-            state
-                .chain
-                .record_emergency_access(&r.pseudonym, hash.into())
-                .await
-                .map_err(|e| {
-                    ApiError::unavailable(format!(
-                        "break-glass read refused: the emergency access could not be recorded on chain: {e}"
-                    ))
-                })?;
-        }
+    for (r, _) in &groups {
+        audit::emergency_access(state, access, r).await?;
     }
     for (r, leaves) in &groups {
         let read = audit::Read {
