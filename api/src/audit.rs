@@ -106,18 +106,7 @@ pub async fn record(
     resident: &Resident,
     read: &Read<'_>,
 ) -> ApiResult<u64> {
-    if let Some(reason) = &access.break_glass {
-        let hash: [u8; 32] = Sha256::digest(reason.as_bytes()).into();
-        state
-            .chain
-            .record_emergency_access(&resident.pseudonym, hash.into())
-            .await
-            .map_err(|e| {
-                ApiError::unavailable(format!(
-                    "break-glass read refused: the emergency access could not be recorded on chain: {e}"
-                ))
-            })?;
-    }
+    emergency_access(state, access, resident).await?;
     let at = OffsetDateTime::now_utc();
     let resource = event(state, access, read, at);
     let content_sha256 =
@@ -148,4 +137,29 @@ pub async fn record(
         .first()
         .map(|e| e.index)
         .ok_or_else(|| ApiError::internal("audit receipt without entry"))
+}
+
+/// For a break-glass read (an [`Access`] with a reason), emits `EmergencyAccess(pseudonym,
+/// member, sha256(reason))` on chain; nothing for any other read. Every route that discloses a
+/// resident's data reaches it through [`record`]: an emergency read whose chain event cannot be
+/// written is refused (fail closed).
+pub async fn emergency_access(
+    state: &AppState,
+    access: &Access,
+    resident: &Resident,
+) -> ApiResult<()> {
+    let Some(reason) = &access.break_glass else {
+        return Ok(());
+    };
+    let hash: [u8; 32] = Sha256::digest(reason.as_bytes()).into();
+    state
+        .chain
+        .record_emergency_access(&resident.pseudonym, hash.into())
+        .await
+        .map_err(|e| {
+            ApiError::unavailable(format!(
+                "break-glass read refused: the emergency access could not be recorded on chain: {e}"
+            ))
+        })?;
+    Ok(())
 }
