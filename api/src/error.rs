@@ -132,4 +132,12 @@ pub fn fhir_json(status: StatusCode, value: &serde_json::Value) -> Response {
     resp
 }
 
+/// Bytes already serialized as FHIR JSON.
+pub fn fhir_body(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut resp = (status, body).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
+    resp
+}
+
 pub type ApiResult<T> = Result<T, ApiError>;

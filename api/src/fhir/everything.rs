@@ -11,7 +11,7 @@ use super::page::{self, Disclosure, Links, PAGING, Paging};
 use super::params::Params;
 use crate::auth::Access;
 use crate::auth::policy::Op;
-use crate::error::{ApiResult, fhir_json};
+use crate::error::{ApiResult, fhir_body};
 use crate::resident;
 use crate::state::AppState;
 
@@ -82,11 +82,13 @@ pub async fn everything(
         .iter()
         .map(|l| page::match_entry(state, l))
         .collect::<ApiResult<Vec<_>>>()?;
-    entries.extend(page::ignored_entry(&ignored));
+    if let Some(e) = page::ignored_entry(&ignored) {
+        entries.push(page::raw(&e)?);
+    }
     let links = Links {
         path: format!("/fhir/Patient/{id}/$everything"),
         params: Vec::new(),
     };
     let b = page::bundle(state, "searchset", &links, &paging, all.len(), entries);
-    Ok(fhir_json(StatusCode::OK, &b))
+    Ok(fhir_body(StatusCode::OK, b))
 }

@@ -4,6 +4,7 @@
 
 use hl_ledger::pseudonym::{Pseudonym, ResidentScope};
 use hl_ledger::record::Envelope;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::audit::URL_BASE;
@@ -90,13 +91,13 @@ pub fn resident_latest(
     keep: impl Fn(&Envelope) -> bool,
 ) -> ApiResult<Vec<Loaded>> {
     let mut out = Vec::new();
-    for index in state.ledger.resident_records(pseudonym)? {
-        if index >= snapshot {
-            break;
-        }
-        let l = load(state, index)?;
-        if l.content.is_some() && keep(&l.env) && is_latest_at(state, &l, snapshot)? {
-            out.push(l);
+    for r in state.ledger.resident_snapshot(pseudonym, snapshot)? {
+        if r.record.content.is_some() && keep(&r.envelope) && r.is_latest_at(snapshot) {
+            out.push(Loaded {
+                index: r.record.index,
+                env: r.envelope,
+                content: r.record.content,
+            });
         }
     }
     Ok(out)
@@ -125,6 +126,86 @@ pub fn with_meta(resource: &mut Value, l: &Loaded) {
     let meta = obj
         .entry("meta")
         .or_insert_with(|| Value::Object(Map::new()));
+    set_meta(meta, l);
+}
+
+/// The resource as served ([`Loaded::resource`]), serialized without parsing the resource:
+/// its top-level members are copied as stored and only `meta` is parsed and rewritten. A page
+/// of `$everything` is mostly this, so it matters.
+pub fn resource_raw(l: &Loaded) -> ApiResult<Box<RawValue>> {
+    let bytes = l.content.as_deref().ok_or_else(|| {
+        ApiError::gone(format!(
+            "{}/{} version {} was erased (leaf {})",
+            l.env.kind, l.env.id, l.env.version, l.index
+        ))
+    })?;
+    let bad =
+        |e: serde_json::Error| ApiError::internal(format!("leaf {}: stored content: {e}", l.index));
+    let Members(members) = serde_json::from_slice(bytes).map_err(bad)?;
+    let mut meta = match members.iter().find(|(k, _)| k == "meta") {
+        Some((_, raw)) => serde_json::from_str(raw.get()).map_err(bad)?,
+        None => Value::Object(Map::new()),
+    };
+    set_meta(&mut meta, l);
+    let meta = serde_json::to_string(&meta).map_err(bad)?;
+    let has_meta = members.iter().any(|(k, _)| k == "meta");
+    let mut out = String::with_capacity(bytes.len() + meta.len() + 16);
+    out.push('{');
+    let mut first = true;
+    let mut member = |out: &mut String, key: &str, value: &str| {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        out.push_str(&Value::String(key.to_owned()).to_string());
+        out.push(':');
+        out.push_str(value);
+    };
+    for (k, v) in &members {
+        if k == "meta" {
+            member(&mut out, k, &meta);
+        } else {
+            member(&mut out, k, v.get());
+            // Where FHIR puts meta: after the id (or the resource type when there is none).
+            if !has_meta
+                && (k == "id" || (k == "resourceType" && !members.iter().any(|(k, _)| k == "id")))
+            {
+                member(&mut out, "meta", &meta);
+            }
+        }
+    }
+    out.push('}');
+    RawValue::from_string(out).map_err(bad)
+}
+
+/// A JSON object's top-level members in order, values left unparsed.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Members<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Members<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, &'de RawValue>()? {
+                    out.push((k, v));
+                }
+                Ok(Members(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// Sets our fields on a `meta` value (replacing a non-object).
+fn set_meta(meta: &mut Value, l: &Loaded) {
     if !meta.is_object() {
         *meta = Value::Object(Map::new());
     }
@@ -173,6 +254,21 @@ mod tests {
                 content_sha256: "cd".repeat(32),
             },
             content: Some(content.as_bytes().to_vec()),
+        }
+    }
+
+    #[test]
+    fn raw_resource_equals_parsed_resource() {
+        for content in [
+            r#"{"resourceType":"Observation","id":"o1","status":"final","valueQuantity":{"value":4.50}}"#,
+            r#"{"resourceType":"Observation","meta":{"profile":["x"],"versionId":"9","extension":[{"url":"https://healthledger.example.org/fhir/StructureDefinition/ledger-entry"}]},"id":"o1"}"#,
+            r#"{"resourceType":"Basic"}"#,
+            r#"{"resourceType":"Patient","id":"p","meta":"not an object","name":[{"text":"é\"q\u00e9"}]}"#,
+        ] {
+            let l = loaded(content);
+            let raw: Value =
+                serde_json::from_str(resource_raw(&l).expect("raw").get()).expect("json");
+            assert_eq!(raw, l.resource().expect("parsed"), "{content}");
         }
     }
 

@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::meta::{self, Loaded};
@@ -91,15 +92,17 @@ impl Links {
     }
 }
 
-/// A `searchset` (or `history`) Bundle of one page.
-pub fn bundle(
+/// A `searchset` (or `history`) Bundle of one page, serialized. Entries may be
+/// pre-serialized (`Box<RawValue>`), so that a page of stored resources is copied, not
+/// re-parsed.
+pub fn bundle<E: serde::Serialize>(
     state: &AppState,
     kind: &str,
     links: &Links,
     p: &Paging,
     total: usize,
-    entries: Vec<Value>,
-) -> Value {
+    entries: Vec<E>,
+) -> Vec<u8> {
     let mut link = vec![
         json!({ "relation": "self", "url": links.url(state, p, p.offset) }),
         json!({ "relation": "first", "url": links.url(state, p, 0) }),
@@ -112,28 +115,50 @@ pub fn bundle(
     if p.count > 0 && next < total {
         link.push(json!({ "relation": "next", "url": links.url(state, p, next) }));
     }
-    json!({
-        "resourceType": "Bundle",
-        "id": hex::encode(rand::random::<[u8; 16]>()),
-        "meta": { "lastUpdated": now() },
-        "type": kind,
-        "total": total,
-        "link": link,
-        "entry": entries,
-    })
+    #[derive(serde::Serialize)]
+    struct Out<'a, E> {
+        #[serde(rename = "resourceType")]
+        resource_type: &'static str,
+        id: String,
+        meta: Value,
+        #[serde(rename = "type")]
+        kind: &'a str,
+        total: usize,
+        link: Vec<Value>,
+        entry: Vec<E>,
+    }
+    let out = Out {
+        resource_type: "Bundle",
+        id: hex::encode(rand::random::<[u8; 16]>()),
+        meta: json!({ "lastUpdated": now() }),
+        kind,
+        total,
+        link,
+        entry: entries,
+    };
+    // Serializing Values and raw JSON into memory cannot fail.
+    serde_json::to_vec(&out).unwrap_or_default()
 }
 
 fn now() -> String {
     hl_ledger::time_fmt::format_utc(time::OffsetDateTime::now_utc()).unwrap_or_default()
 }
 
-/// A search result entry.
-pub fn match_entry(state: &AppState, l: &Loaded) -> ApiResult<Value> {
-    Ok(json!({
-        "fullUrl": format!("{}/fhir/{}/{}", state.base_url, l.env.kind, l.env.id),
-        "resource": l.resource()?,
-        "search": { "mode": "match" },
-    }))
+/// A search result entry, serialized around the stored resource (see `meta::resource_raw`).
+pub fn match_entry(state: &AppState, l: &Loaded) -> ApiResult<Box<RawValue>> {
+    let full_url = format!("{}/fhir/{}/{}", state.base_url, l.env.kind, l.env.id);
+    let resource = meta::resource_raw(l)?;
+    let text = format!(
+        r#"{{"fullUrl":{},"resource":{},"search":{{"mode":"match"}}}}"#,
+        Value::String(full_url),
+        resource.get()
+    );
+    RawValue::from_string(text).map_err(|e| ApiError::internal(format!("search entry: {e}")))
+}
+
+/// Any JSON value as a pre-serialized entry.
+pub fn raw(v: &Value) -> ApiResult<Box<RawValue>> {
+    serde_json::value::to_raw_value(v).map_err(|e| ApiError::internal(format!("entry: {e}")))
 }
 
 /// The entry telling a lenient caller what was ignored.

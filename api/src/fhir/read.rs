@@ -14,7 +14,7 @@ use super::page::{self, Disclosure, Links, PAGING, Paging};
 use super::params::Params;
 use crate::auth::Access;
 use crate::auth::policy::Op;
-use crate::error::{ApiError, ApiResult, fhir_json};
+use crate::error::{ApiError, ApiResult, fhir_body, fhir_json};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -272,7 +272,7 @@ async fn history(
         params: Vec::new(),
     };
     let b = page::bundle(state, "history", &links, &paging, versions.len(), entries);
-    Ok(fhir_json(StatusCode::OK, &b))
+    Ok(fhir_body(StatusCode::OK, b))
 }
 
 fn history_entry(state: &AppState, l: &Loaded) -> ApiResult<Value> {

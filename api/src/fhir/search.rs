@@ -16,7 +16,7 @@ use super::page::{self, Disclosure, Links, PAGING, Paging};
 use super::params::{DateParam, Params, Token, date_of};
 use crate::auth::Access;
 use crate::auth::policy::Op;
-use crate::error::{ApiError, ApiResult, fhir_json};
+use crate::error::{ApiError, ApiResult, fhir_body};
 use crate::resident::{self, Resident};
 use crate::state::AppState;
 
@@ -254,9 +254,11 @@ async fn answer(
         .iter()
         .map(|l| page::match_entry(cx.state, l))
         .collect::<ApiResult<Vec<_>>>()?;
-    entries.extend(page::ignored_entry(ignored));
+    if let Some(e) = page::ignored_entry(ignored) {
+        entries.push(page::raw(&e)?);
+    }
     let b = page::bundle(cx.state, "searchset", links, &cx.paging, all.len(), entries);
-    Ok(fhir_json(StatusCode::OK, &b))
+    Ok(fhir_body(StatusCode::OK, b))
 }
 
 /// (system, pseudonym) pairs an `identifier` search stands for.
@@ -367,19 +369,21 @@ async fn consents(
         subject: Some(*resident),
     };
     page::disclose(cx.state, cx.access, &d, &[]).await?;
-    let mut entries: Vec<Value> = cx
+    let mut entries = cx
         .paging
         .slice(&all)
         .iter()
         .map(|c| {
-            json!({
+            page::raw(&json!({
                 "fullUrl": format!("urn:uuid:{}", c["id"].as_str().unwrap_or_default()),
                 "resource": c,
                 "search": { "mode": "match" },
-            })
+            }))
         })
-        .collect();
-    entries.extend(page::ignored_entry(ignored));
+        .collect::<ApiResult<Vec<_>>>()?;
+    if let Some(e) = page::ignored_entry(ignored) {
+        entries.push(page::raw(&e)?);
+    }
     let b = page::bundle(cx.state, "searchset", links, &cx.paging, all.len(), entries);
-    Ok(fhir_json(StatusCode::OK, &b))
+    Ok(fhir_body(StatusCode::OK, b))
 }

@@ -50,7 +50,7 @@ impl Ledger {
                 index,
                 envelope,
                 content,
-                proof: proof.iter().map(hex::encode).collect(),
+                proof: proof.iter().map(|h| crate::hexfmt::encode(h)).collect(),
             });
         }
         let anchor_consistency = match anchored_size {
@@ -58,7 +58,7 @@ impl Ledger {
                 old_size: old,
                 proof: merkle::consistency_proof_from(&src, old, cp.size)?
                     .iter()
-                    .map(hex::encode)
+                    .map(|h| crate::hexfmt::encode(h))
                     .collect(),
             }),
             _ => None,

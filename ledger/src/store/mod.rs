@@ -7,6 +7,7 @@
 
 mod export;
 mod fsck;
+mod resident;
 pub mod tables;
 mod writer;
 
@@ -18,6 +19,8 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 
 pub use fsck::{FsckProblem, FsckReport};
 use tables::*;
+
+pub use resident::ResidentRecord;
 pub use writer::Receipt;
 
 use crate::input::{InputError, Prepared};

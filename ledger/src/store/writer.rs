@@ -210,11 +210,11 @@ impl Writer {
                 kind: r.kind.clone(),
                 id: r.id.clone(),
                 version,
-                resident: resident.map(|(p, _)| hex::encode(p)),
+                resident: resident.map(|(p, _)| crate::hexfmt::encode(&p)),
                 resident_scope: resident.map(|(_, s)| s),
                 effective: r.effective.clone(),
                 recorded: recorded.to_owned(),
-                content_sha256: hex::encode(r.content_sha256),
+                content_sha256: crate::hexfmt::encode(&r.content_sha256),
             };
             let leaf = env.leaf_data();
             let mut node_err = None;
