@@ -1,5 +1,8 @@
 //! Proof bundles cut from one read snapshot, so records, proofs and checkpoint agree.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use redb::ReadableDatabase;
 use serde_json::value::RawValue;
 
@@ -28,9 +31,13 @@ impl Ledger {
         let cp = Checkpoint::open_signed(&checkpoint, &self.verifier)?;
         let stored = txn.open_table(RECORDS)?;
         let nodes = txn.open_table(NODES)?;
-        let src = TableNodes {
+        let tables = TableNodes {
             nodes: &nodes,
             records: &stored,
+        };
+        let src = Memo {
+            src: &tables,
+            seen: RefCell::new(HashMap::new()),
         };
         let mut records = Vec::with_capacity(indices.len());
         for &index in indices {
@@ -80,6 +87,25 @@ impl Ledger {
     ) -> Result<ProofBundle, StoreError> {
         let indices = self.resident_records(resident)?;
         self.proof_bundle(&indices, anchored_size)
+    }
+}
+
+/// Proofs of neighbouring leaves share most of their nodes (and every sibling leaf hash is a
+/// record read plus a SHA-256): each node is read once per bundle.
+struct Memo<'a, S> {
+    src: &'a S,
+    seen: RefCell<HashMap<(u8, u64), merkle::Hash>>,
+}
+
+impl<S: merkle::NodeSource> merkle::NodeSource for Memo<'_, S> {
+    type Error = S::Error;
+    fn node(&self, level: u8, index: u64) -> Result<merkle::Hash, S::Error> {
+        if let Some(h) = self.seen.borrow().get(&(level, index)) {
+            return Ok(*h);
+        }
+        let h = self.src.node(level, index)?;
+        self.seen.borrow_mut().insert((level, index), h);
+        Ok(h)
     }
 }
 
