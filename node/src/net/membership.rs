@@ -70,7 +70,8 @@ pub struct ChainMembership {
     access: Arc<ChainAccess>,
     /// How often `changed` looks for new blocks.
     poll: Duration,
-    /// The last block whose membership events `changed` has seen.
+    /// The last block whose membership events are reflected in a read of the members (or were
+    /// looked at by `changed`).
     seen: Mutex<Option<u64>>,
 }
 
@@ -97,6 +98,12 @@ impl Membership for ChainMembership {
             .get()
             .await
             .map_err(|e| NetError::Chain(format!("{e:#}")))?;
+        // Events up to here are reflected in this read (the views below read a later or the
+        // same state), so `changed` need only look after it.
+        let head = match chain.contract.provider().get_block_number().await {
+            Ok(b) => b,
+            Err(e) => return Err(self.failed("reading the block number", e).await),
+        };
         // The contract keeps no list of members; every member was announced by an event, and
         // the views say whether its key still belongs to an active member.
         let registered = match chain
@@ -127,6 +134,10 @@ impl Membership for ChainMembership {
                 Err(e) => return Err(self.failed("reading isActiveMember", e).await),
             }
         }
+        let mut seen = self.seen.lock().await;
+        if seen.is_none_or(|s| s < head) {
+            *seen = Some(head);
+        }
         Ok(keys)
     }
 
@@ -144,10 +155,9 @@ impl Membership for ChainMembership {
             };
             let mut seen = self.seen.lock().await;
             let Some(last) = *seen else {
-                // The first look only marks where watching starts: the caller has just read
-                // the members.
+                // Members never read yet: whatever happened, a read is due.
                 *seen = Some(head);
-                continue;
+                return Ok(());
             };
             if head <= last {
                 continue;
