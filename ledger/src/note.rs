@@ -195,6 +195,12 @@ impl NoteSigner {
         &self.verifier
     }
 
+    /// The 32-byte Ed25519 secret seed. The node's libp2p identity is this same key, so that
+    /// its peer id is the key the institution registered on chain; keep the copy short-lived.
+    pub fn secret_seed(&self) -> [u8; 32] {
+        self.key.to_bytes()
+    }
+
     /// The secret key file text, `PRIVATE+KEY+<name>+<hex id>+<base64(0x01 || seed)>`.
     pub fn to_secret_text(&self) -> String {
         let mut raw = Vec::with_capacity(33);

@@ -37,6 +37,8 @@ pub struct Config {
     pub qc: QcConfig,
     #[serde(default)]
     pub api: hl_api::ApiConfig,
+    #[serde(default)]
+    pub network: crate::net::NetworkConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -278,6 +280,15 @@ enabled = true
 # fall due with time alone.
 reevaluate_secs = 86400
 
+[network]
+# Join the consortium network (libp2p; peers are admitted by their log key registered on chain).
+enabled = false
+listen = "/ip4/127.0.0.1/tcp/0"
+# Members to dial and keep connected: "/ip4/10.0.0.2/tcp/4001/p2p/<peer id>".
+bootstrap = []
+# Re-read the active members from the chain this often (seconds).
+allowlist_refresh_secs = 30
+
 [api]
 # `healthledger node` serves the HTTP API (FHIR R4 under /fhir, /v1/..., /openapi.json) here.
 # Keep it on loopback behind the institution's reverse proxy (TLS, client limits).
@@ -412,4 +423,5 @@ struct DefaultsOnly {
     anchor: AnchorConfig,
     inbox: InboxConfig,
     api: hl_api::ApiConfig,
+    network: crate::net::NetworkConfig,
 }

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod daemon;
+pub mod net;
 pub mod qc;
 pub mod service;
 pub mod synth;

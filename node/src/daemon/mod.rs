@@ -60,6 +60,11 @@ pub fn run_with(node: Node, on_serving: impl FnOnce(Option<&str>)) -> Result<()>
         } else {
             (None, None)
         };
+        let network = if node.config.network.enabled {
+            Some(start_network(&node, chain.clone(), stop.clone()).await?)
+        } else {
+            None
+        };
         let inbox = tokio::spawn(inbox::run(node.clone(), ledger.clone(), stop.clone()));
         let qc_ready = qc_shared.clone();
         let qc = tokio::spawn(qc::run(
@@ -97,11 +102,34 @@ pub fn run_with(node: Node, on_serving: impl FnOnce(Option<&str>)) -> Result<()>
         inbox.await.context("inbox task")??;
         anchoring.await.context("anchoring task")??;
         qc.await.context("QC task")??;
+        if let Some(network) = network {
+            network.join().await.context("network task")?;
+        }
         Ok::<_, anyhow::Error>(())
     });
     // Every acknowledged write is durable already; close waits for the writer to drain.
     ledger.close();
     result
+}
+
+/// Joins the consortium network, admitting the active members read from the chain.
+async fn start_network(
+    node: &Node,
+    chain: Arc<ChainAccess>,
+    stop: watch::Receiver<bool>,
+) -> Result<crate::net::Network> {
+    use crate::net::{ChainMembership, Network, NetworkParams, NotServed};
+    let cfg = &node.config.network;
+    let params = NetworkParams::new(cfg, &node.signer()?, &node.consortium_key()?)?;
+    // Membership events are looked for every few seconds; the full re-read is the backstop.
+    let poll = std::time::Duration::from_secs(cfg.allowlist_refresh_secs.clamp(1, 5));
+    let membership = Arc::new(ChainMembership::new(chain, poll));
+    let network = Network::start(params, membership, Arc::new(NotServed), stop).await?;
+    for addr in network.listen_addrs() {
+        tracing::info!(%addr, "network listening");
+        eprintln!("healthledger node: network listening on {addr}");
+    }
+    Ok(network)
 }
 
 async fn wait_for_signal() {
