@@ -1,7 +1,7 @@
 //! `Patient/{id}/$everything`: the resident's whole record in log order, paged; every page
 //! is authorized and audited on its own (one AuditEvent naming exactly that page's leaves).
 
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use hl_indexer::summary::is_summary;
 use utoipa::OpenApi;
@@ -11,7 +11,7 @@ use super::page::{self, Disclosure, Links, PAGING, Paging};
 use super::params::Params;
 use crate::auth::Access;
 use crate::auth::policy::Op;
-use crate::error::{ApiResult, fhir_body};
+use crate::error::ApiResult;
 use crate::resident;
 use crate::state::AppState;
 
@@ -73,22 +73,17 @@ pub async fn everything(
         patient_id: Some(id),
         subject: Some(resident),
     };
-    page::disclose(state, access, &d, shown).await?;
-    if proof {
-        let indices: Vec<u64> = shown.iter().map(|l| l.index).collect();
-        return page::proof(state, &indices).await;
-    }
-    let mut entries = shown
-        .iter()
-        .map(|l| page::match_entry(state, l))
-        .collect::<ApiResult<Vec<_>>>()?;
-    if let Some(e) = page::ignored_entry(&ignored) {
-        entries.push(page::raw(&e)?);
-    }
     let links = Links {
         path: format!("/fhir/Patient/{id}/$everything"),
         params: Vec::new(),
     };
-    let b = page::bundle(state, "searchset", &links, &paging, all.len(), entries);
-    Ok(fhir_body(StatusCode::OK, b))
+    let a = page::Answer {
+        proof,
+        kind: "searchset",
+        links: &links,
+        paging,
+        total: all.len(),
+        ignored: &ignored,
+    };
+    page::disclose_and_answer(state, access, &d, shown, a).await
 }

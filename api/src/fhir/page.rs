@@ -212,6 +212,16 @@ pub async fn disclose(
     d: &Disclosure<'_>,
     records: &[Loaded],
 ) -> ApiResult<()> {
+    let groups = check(access, d, records)?;
+    audit_groups(state, access, d, &groups).await
+}
+
+/// Every record checked against the policy; the residents concerned with their leaves.
+fn check(
+    access: &Access,
+    d: &Disclosure<'_>,
+    records: &[Loaded],
+) -> ApiResult<Vec<(Resident, Vec<u64>)>> {
     let mut groups: Vec<(Resident, Vec<u64>)> = Vec::new();
     if let Some(s) = d.subject {
         groups.push((s, Vec::new()));
@@ -224,7 +234,16 @@ pub async fn disclose(
             None => groups.push((r, vec![l.index])),
         }
     }
-    for (r, leaves) in &groups {
+    Ok(groups)
+}
+
+async fn audit_groups(
+    state: &AppState,
+    access: &Access,
+    d: &Disclosure<'_>,
+    groups: &[(Resident, Vec<u64>)],
+) -> ApiResult<()> {
+    for (r, leaves) in groups {
         let read = audit::Read {
             interaction: d.interaction,
             query: d.query,
@@ -236,10 +255,72 @@ pub async fn disclose(
     Ok(())
 }
 
+/// How a page of records is answered.
+pub struct Answer<'a> {
+    /// `_proof=true`: the proof bundle instead of the Bundle.
+    pub proof: bool,
+    /// Bundle type: searchset or history.
+    pub kind: &'static str,
+    pub links: &'a Links,
+    pub paging: Paging,
+    pub total: usize,
+    pub ignored: &'a [String],
+}
+
+/// Discloses `shown` and answers it. The answer is built on a blocking thread while the
+/// AuditEvent is being made durable, and released only once it is: the audit's fsync no longer
+/// adds to every page's latency, and nothing leaves unaudited.
+pub async fn disclose_and_answer(
+    state: &AppState,
+    access: &Access,
+    d: &Disclosure<'_>,
+    shown: &[Loaded],
+    a: Answer<'_>,
+) -> ApiResult<Response> {
+    let groups = check(access, d, shown)?;
+    let anchored = if a.proof {
+        state.chain.anchored_size().await.ok().flatten()
+    } else {
+        None
+    };
+    let (st, records, links, paging, total, ignored, proof, kind) = (
+        state.clone(),
+        shown.to_vec(),
+        a.links.clone(),
+        a.paging,
+        a.total,
+        a.ignored.to_vec(),
+        a.proof,
+        a.kind,
+    );
+    let build = tokio::task::spawn_blocking(move || -> ApiResult<Response> {
+        if proof {
+            let indices: Vec<u64> = records.iter().map(|l| l.index).collect();
+            return proof_response(&st, &indices, anchored);
+        }
+        let mut entries = records
+            .iter()
+            .map(|l| match_entry(&st, l))
+            .collect::<ApiResult<Vec<_>>>()?;
+        if let Some(e) = ignored_entry(&ignored) {
+            entries.push(raw(&e)?);
+        }
+        let body = bundle(&st, kind, &links, &paging, total, entries);
+        Ok(crate::error::fhir_body(StatusCode::OK, body))
+    });
+    let (audited, built) = tokio::join!(audit_groups(state, access, d, &groups), build);
+    audited?;
+    built.map_err(|e| ApiError::internal(format!("building the answer: {e}")))?
+}
+
 /// The self-contained proof bundle of `indices` (`_proof=true`), tied to the last anchored
 /// head when the chain knows one.
 pub async fn proof(state: &AppState, indices: &[u64]) -> ApiResult<Response> {
     let anchored = state.chain.anchored_size().await.ok().flatten();
+    proof_response(state, indices, anchored)
+}
+
+fn proof_response(state: &AppState, indices: &[u64], anchored: Option<u64>) -> ApiResult<Response> {
     let bundle = state.ledger.proof_bundle(indices, anchored)?;
     let body = serde_json::to_vec(&bundle)
         .map_err(|e| ApiError::internal(format!("proof bundle: {e}")))?;

@@ -245,20 +245,15 @@ async fn answer(
     ignored: &[String],
 ) -> ApiResult<Response> {
     let shown = cx.paging.slice(all);
-    page::disclose(cx.state, cx.access, d, shown).await?;
-    if cx.proof {
-        let indices: Vec<u64> = shown.iter().map(|l| l.index).collect();
-        return page::proof(cx.state, &indices).await;
-    }
-    let mut entries = shown
-        .iter()
-        .map(|l| page::match_entry(cx.state, l))
-        .collect::<ApiResult<Vec<_>>>()?;
-    if let Some(e) = page::ignored_entry(ignored) {
-        entries.push(page::raw(&e)?);
-    }
-    let b = page::bundle(cx.state, "searchset", links, &cx.paging, all.len(), entries);
-    Ok(fhir_body(StatusCode::OK, b))
+    let a = page::Answer {
+        proof: cx.proof,
+        kind: "searchset",
+        links,
+        paging: cx.paging,
+        total: all.len(),
+        ignored,
+    };
+    page::disclose_and_answer(cx.state, cx.access, d, shown, a).await
 }
 
 /// (system, pseudonym) pairs an `identifier` search stands for.
