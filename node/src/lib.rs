@@ -5,6 +5,7 @@ pub mod chain;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod consortium;
 pub mod daemon;
 pub mod net;
 pub mod qc;
