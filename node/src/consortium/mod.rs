@@ -1,7 +1,8 @@
 //! The consortium on top of the network (`crate::net`): checkpoint and locator gossip
-//! ([`checkpoints`], [`locators`]) and consent-gated record fetch with verification
+//! ([`checkpoints`], [`locators`], run by [`gossip`]) and consent-gated record fetch with verification
 //! ([`fetch`]).
 
 pub mod checkpoints;
 pub mod fetch;
+pub mod gossip;
 pub mod locators;

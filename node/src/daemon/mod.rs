@@ -65,6 +65,16 @@ pub fn run_with(node: Node, on_serving: impl FnOnce(Option<&str>)) -> Result<()>
         } else {
             None
         };
+        let gossip = match &network {
+            Some(net) => Some(start_gossip(
+                &node,
+                &ledger,
+                &chain,
+                net.clone(),
+                stop.clone(),
+            )?),
+            None => None,
+        };
         let inbox = tokio::spawn(inbox::run(node.clone(), ledger.clone(), stop.clone()));
         let qc_ready = qc_shared.clone();
         let qc = tokio::spawn(qc::run(
@@ -102,7 +112,11 @@ pub fn run_with(node: Node, on_serving: impl FnOnce(Option<&str>)) -> Result<()>
         inbox.await.context("inbox task")??;
         anchoring.await.context("anchoring task")??;
         qc.await.context("QC task")??;
-        if let Some(network) = network {
+        if let Some(gossip) = gossip {
+            gossip.join().await;
+        }
+        // The gossip service held the other handle and has ended.
+        if let Some(network) = network.and_then(Arc::into_inner) {
             network.join().await.context("network task")?;
         }
         Ok::<_, anyhow::Error>(())
@@ -117,7 +131,7 @@ async fn start_network(
     node: &Node,
     chain: Arc<ChainAccess>,
     stop: watch::Receiver<bool>,
-) -> Result<crate::net::Network> {
+) -> Result<Arc<crate::net::Network>> {
     use crate::net::{ChainMembership, Network, NetworkParams, NotServed};
     let cfg = &node.config.network;
     let params = NetworkParams::new(cfg, &node.signer()?, &node.consortium_key()?)?;
@@ -129,7 +143,27 @@ async fn start_network(
         tracing::info!(%addr, "network listening");
         eprintln!("healthledger node: network listening on {addr}");
     }
-    Ok(network)
+    Ok(Arc::new(network))
+}
+
+/// Gossips this node's anchored checkpoints and record locators, and keeps the other members'.
+fn start_gossip(
+    node: &Node,
+    ledger: &Arc<hl_ledger::Ledger>,
+    chain: &Arc<ChainAccess>,
+    network: Arc<crate::net::Network>,
+    stop: watch::Receiver<bool>,
+) -> Result<crate::consortium::gossip::Gossip> {
+    use crate::consortium::gossip::{CATCH_UP_EVERY, ChainRegistry, Gossip, GossipParams};
+    let params = GossipParams {
+        data_dir: node.data_dir.clone(),
+        signer: node.signer()?,
+        anchors: chain.anchors.clone(),
+        ledger: Some(ledger.clone()),
+        catch_up_every: CATCH_UP_EVERY,
+    };
+    let registry = Arc::new(ChainRegistry::new(chain.clone()));
+    Gossip::start(params, network, registry, stop).context("starting the gossip service")
 }
 
 async fn wait_for_signal() {
