@@ -348,7 +348,9 @@ fn schemathesis_finds_no_server_error_on_any_route_for_any_role() {
             .args(["--max-examples", &max_examples()])
             .args(["--seed", &seed()])
             .args(["--request-timeout", "60"])
-            .args(["--workers", "2"])
+            // One worker: hypothesis (schemathesis 4.32) races on its lambda-source cache across
+            // worker threads ("AST constructor recursion depth mismatch"), a tool error, not ours.
+            .args(["--workers", "1"])
             .arg("--header")
             .arg(format!("Authorization: Bearer {}", node.token(role)));
         let (ok, text) = run_bounded(
