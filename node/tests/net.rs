@@ -97,6 +97,21 @@ impl Node {
     }
 }
 
+/// A request that only has to travel: its signature is never checked here.
+fn unsigned_request(version: u16) -> FetchRequest {
+    FetchRequest {
+        version,
+        resident: [1; 32],
+        categories: 1,
+        purpose: "TREAT".into(),
+        break_glass_reason: None,
+        requester: "x.example/log".into(),
+        issued_at: 0,
+        nonce: [0; 16],
+        signature: Vec::new(),
+    }
+}
+
 fn members(ms: &[&Member]) -> Arc<FixedMembership> {
     Arc::new(FixedMembership::new(ms.iter().map(|m| m.key())))
 }
@@ -327,30 +342,14 @@ async fn a_restarted_node_is_redialled() {
         .await;
 
     // The link works, both ways: a fetch is answered (refused, as fetch is not served yet).
-    let answer = nb
-        .net
-        .fetch(
-            pa,
-            FetchRequest {
-                version: 1,
-                body: vec![1, 2, 3],
-            },
-        )
-        .await
-        .unwrap();
+    let answer = nb.net.fetch(pa, unsigned_request(1)).await.unwrap();
     assert!(
         matches!(answer.outcome, FetchOutcome::Refused(_)),
         "{answer:?}"
     );
     let answer = na
         .net
-        .fetch(
-            nb.net.peer_id(),
-            FetchRequest {
-                version: 99,
-                body: vec![],
-            },
-        )
+        .fetch(nb.net.peer_id(), unsigned_request(99))
         .await
         .unwrap();
     assert_eq!(answer.outcome, FetchOutcome::Unsupported);

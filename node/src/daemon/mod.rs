@@ -61,7 +61,7 @@ pub fn run_with(node: Node, on_serving: impl FnOnce(Option<&str>)) -> Result<()>
             (None, None)
         };
         let network = if node.config.network.enabled {
-            Some(start_network(&node, chain.clone(), stop.clone()).await?)
+            Some(start_network(&node, ledger.clone(), chain.clone(), stop.clone()).await?)
         } else {
             None
         };
@@ -129,16 +129,23 @@ pub fn run_with(node: Node, on_serving: impl FnOnce(Option<&str>)) -> Result<()>
 /// Joins the consortium network, admitting the active members read from the chain.
 async fn start_network(
     node: &Node,
+    ledger: Arc<hl_ledger::Ledger>,
     chain: Arc<ChainAccess>,
     stop: watch::Receiver<bool>,
 ) -> Result<Arc<crate::net::Network>> {
-    use crate::net::{ChainMembership, Network, NetworkParams, NotServed};
+    use crate::consortium::fetch::{Holder, NodeChain};
+    use crate::net::{ChainMembership, Network, NetworkParams};
     let cfg = &node.config.network;
     let params = NetworkParams::new(cfg, &node.signer()?, &node.consortium_key()?)?;
     // Membership events are looked for every few seconds; the full re-read is the backstop.
     let poll = std::time::Duration::from_secs(cfg.allowlist_refresh_secs.clamp(1, 5));
-    let membership = Arc::new(ChainMembership::new(chain, poll));
-    let network = Network::start(params, membership, Arc::new(NotServed), stop).await?;
+    let membership = Arc::new(ChainMembership::new(chain.clone(), poll));
+    let holder = Holder::new(
+        ledger,
+        Arc::new(NodeChain::new(chain)),
+        node.config.institution.name.clone(),
+    );
+    let network = Network::start(params, membership, Arc::new(holder), stop).await?;
     for addr in network.listen_addrs() {
         tracing::info!(%addr, "network listening");
         eprintln!("healthledger node: network listening on {addr}");

@@ -28,7 +28,10 @@ use tokio::task::JoinHandle;
 pub use config::NetworkConfig;
 pub use libp2p::{Multiaddr as Addr, PeerId as Peer};
 pub use membership::{ChainMembership, FixedMembership, Membership};
-pub use protocol::{FetchHandler, FetchOutcome, FetchRequest, FetchResponse, NotServed, Topic};
+pub use protocol::{
+    FetchAnswer, FetchHandler, FetchOutcome, FetchRequest, FetchResponse, NotServed,
+    RefusedCategory, Topic,
+};
 
 use driver::{Command, Driver};
 
