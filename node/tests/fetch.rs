@@ -542,7 +542,7 @@ enum Lie {
     WrongProof,
     /// The checkpoint re-signed by another key; `claim` also swaps the bundle's key for it.
     OtherKey {
-        signer: NoteSigner,
+        signer: Box<NoteSigner>,
         claim: bool,
     },
     /// Answers from a forked log (same key, another history than the one anchored).
@@ -629,7 +629,7 @@ async fn a_wrong_inclusion_proof_is_dropped_and_the_holder_reported() {
 async fn a_checkpoint_signed_by_another_key_rejects_everything() {
     for claim in [true, false] {
         let w = lying_world(|h| Lie::OtherKey {
-            signer: NoteSigner::generate(&h.info.origin).unwrap(),
+            signer: Box::new(NoteSigner::generate(&h.info.origin).unwrap()),
             claim,
         })
         .await;
