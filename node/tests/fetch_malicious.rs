@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 enum Lie {
     AlteredContent,
     WrongProof,
+    /// Content left out (as after a legal erasure): the envelope and proof still hold.
+    Withheld,
     /// The checkpoint re-signed by another key; `claim` also swaps the bundle's key for it.
     OtherKey {
         signer: Box<NoteSigner>,
@@ -44,6 +46,7 @@ impl FetchHandler for Liar {
                     b["records"][0]["content"]["status"] = json!("entered-in-error")
                 }
                 Lie::WrongProof => b["records"][0]["proof"][0] = json!("00".repeat(32)),
+                Lie::Withheld => b["records"][0]["content"] = Value::Null,
                 Lie::OtherKey { signer, claim } => {
                     let cp = b["checkpoint"].as_str().unwrap();
                     let body = format!("{}\n", cp.split("\n\n").next().unwrap());
@@ -166,4 +169,18 @@ async fn a_checkpoint_inconsistent_with_the_anchored_head_rejects_everything() {
     ));
     w.shut().await;
     drop(fork);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn withheld_content_is_not_shown_and_not_held_against_the_holder() {
+    let w = lying_world(|_| Lie::Withheld).await;
+    history(&w.holder.ledger, "m").await;
+    anchor(&w.chain, &w.holder);
+    w.grant(0b11, now() + HOUR);
+    let f = w.fetch(&ask(0b11)).await.unwrap();
+    assert_eq!(f.erased.len(), 1);
+    assert_eq!(f.records.len(), 3);
+    assert!(f.records.iter().all(|r| r.index != f.erased[0]));
+    assert!(f.dropped.is_empty() && w.requester.reported().is_empty());
+    w.shut().await;
 }

@@ -257,6 +257,8 @@ fn select(ledger: &Ledger, resident: &[u8; 32], served: u32) -> Result<Vec<u64>,
     Ok(records
         .into_iter()
         .filter(|r| r.is_latest_at(size))
+        // Erased content has nothing to disclose.
+        .filter(|r| r.record.content.is_some())
         .filter(|r| r.envelope.resident_scope == Some(ResidentScope::Consortium))
         .filter(|r| {
             let kind = r.envelope.kind.as_str();

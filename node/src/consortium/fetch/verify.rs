@@ -61,6 +61,8 @@ pub struct Fetched {
     pub break_glass: bool,
     /// Records that failed a check and were dropped: (leaf index, why).
     pub dropped: Vec<(u64, String)>,
+    /// Records proven but without content (erased): nothing to show, nothing wrong.
+    pub erased: Vec<u64>,
 }
 
 /// Asks holders for records and verifies their answers.
@@ -156,7 +158,7 @@ impl Requester {
         };
         match self.check(&member, ask, &answer).await {
             Ok((checkpoint_size, checkpoint_root, bundle, report)) => {
-                let (records, dropped) = records(ask, &answer, &bundle, &report);
+                let (records, dropped, erased) = records(ask, &answer, &bundle, &report);
                 if !dropped.is_empty() {
                     let why: Vec<String> = dropped.iter().map(|(_, r)| r.clone()).collect();
                     self.report(
@@ -175,6 +177,7 @@ impl Requester {
                     refused: answer.refused,
                     break_glass: answer.break_glass,
                     dropped,
+                    erased,
                 })
             }
             Err(reason) => {
@@ -236,14 +239,14 @@ impl Requester {
     }
 }
 
-/// The records that pass every check, and those dropped.
+/// The records that pass every check, those dropped, and those proven but erased.
 fn records(
     ask: &Ask,
     answer: &FetchAnswer,
     bundle: &ProofBundle,
     report: &VerifyReport,
-) -> (Vec<VerifiedRecord>, Vec<(u64, String)>) {
-    let (mut ok, mut dropped) = (Vec::new(), Vec::new());
+) -> (Vec<VerifiedRecord>, Vec<(u64, String)>, Vec<u64>) {
+    let (mut ok, mut dropped, mut erased) = (Vec::new(), Vec::new(), Vec::new());
     let resident = hex::encode(ask.resident);
     for (r, verdict) in bundle.records.iter().zip(&report.records) {
         let prefix = format!("record {}: ", r.index);
@@ -254,11 +257,11 @@ fn records(
             .collect();
         let envelope: Option<Envelope> = serde_json::from_str(r.envelope.get()).ok();
         let content = r.content.as_ref().map(|c| c.get().to_owned());
-        if content.is_none() {
-            why.push("no content (erased or withheld)".into());
+        if why.is_empty() && !verdict.included {
+            why.push("inclusion not verified".into());
         }
-        if why.is_empty() && !(verdict.content_verified && verdict.included) {
-            why.push("content or inclusion not verified".into());
+        if why.is_empty() && content.is_some() && !verdict.content_verified {
+            why.push("content not verified".into());
         }
         let category = envelope.as_ref().map(|e| category_of(&e.kind));
         if let Some(e) = &envelope {
@@ -283,6 +286,8 @@ fn records(
                 content,
                 category,
             }),
+            // Legal erasure keeps the envelope and its proof: not a fault of the holder.
+            (true, Some(_), None, Some(_)) => erased.push(r.index),
             _ => {
                 if why.is_empty() {
                     why.push("envelope is malformed".into());
@@ -291,7 +296,7 @@ fn records(
             }
         }
     }
-    (ok, dropped)
+    (ok, dropped, erased)
 }
 
 /// The holder's registered key as a note verifier. Built from what the chain registers; the
