@@ -46,26 +46,9 @@ pub enum FetchError {
     Net(#[from] NetError),
 }
 
-/// The data category of a record kind, as consents name them (bit `c` of a consent's mask):
-/// 0 demographics and encounters, 1 observations and diagnostics, 2 conditions,
-/// 3 medications, 4 immunizations, 5 procedures, care plans and requests, 6 documents and
-/// everything else.
-// TODO(gossip): replace with `super::locators::category_of` once it lands; same mapping.
-pub fn category_of(kind: &str) -> u8 {
-    match kind {
-        "Patient" | "Encounter" | "EpisodeOfCare" => 0,
-        "Observation" | "DiagnosticReport" | "ImagingStudy" | "Specimen" => 1,
-        "Condition" => 2,
-        "MedicationRequest"
-        | "MedicationStatement"
-        | "MedicationAdministration"
-        | "MedicationDispense"
-        | "Medication" => 3,
-        "Immunization" => 4,
-        "Procedure" | "CarePlan" | "ServiceRequest" | "DeviceRequest" | "NutritionOrder" => 5,
-        _ => 6,
-    }
-}
+/// The data category of a record kind, as consents name them (one mapping for locators and
+/// fetch).
+pub use super::locators::category_of;
 
 /// A purpose-of-use code as the contract keys consents: ASCII, right-padded with zeros to 32
 /// bytes.
