@@ -11,41 +11,11 @@ mod common;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::Hl;
+use common::{Hl, python, repo};
 use common::api::{ApiNode, ROLES};
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The interpreter with the pinned tools, installed once per test process if need be.
-fn python() -> &'static str {
-    static PY: OnceLock<String> = OnceLock::new();
-    PY.get_or_init(|| {
-        if let Ok(p) = std::env::var("HL_PYTHON")
-            && !p.trim().is_empty()
-        {
-            return p;
-        }
-        let out = Command::new("bash")
-            .arg(repo().join("scripts/python/env.sh"))
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run scripts/python/env.sh");
-        assert!(
-            out.status.success(),
-            "scripts/python/env.sh failed: the tests need Python 3.9+ with venv (or HL_PYTHON)"
-        );
-        String::from_utf8(out.stdout)
-            .expect("env.sh output")
-            .trim()
-            .to_owned()
-    })
-}
 
 /// Runs `cmd`, killing it after `limit`; (exit success, stdout + stderr).
 fn run_bounded(mut cmd: Command, limit: Duration, what: &str) -> (bool, String) {

@@ -8,41 +8,16 @@ mod common;
 #[path = "common/wallet.rs"]
 mod wallet;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
-use common::Hl;
+use common::{Hl, python, repo};
 use common::api::ApiNode;
 use serde_json::Value;
 use time::OffsetDateTime;
 use wallet::{FAR, bind, grant_body, patient, revoke_body, sign_in, typed};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn python() -> String {
-    if let Ok(p) = std::env::var("HL_PYTHON")
-        && !p.trim().is_empty()
-    {
-        return p;
-    }
-    let out = Command::new("bash")
-        .arg(repo().join("scripts/python/env.sh"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run scripts/python/env.sh");
-    assert!(
-        out.status.success(),
-        "scripts/python/env.sh failed: the test needs Python 3.9+ with venv (or HL_PYTHON)"
-    );
-    String::from_utf8(out.stdout)
-        .expect("env.sh output")
-        .trim()
-        .to_owned()
-}
 
 /// Validates the files as FHIR R4; panics with the validator's report if one is not.
 fn validate(files: &[PathBuf]) {

@@ -37,28 +37,6 @@ fn first_cn_id(file: &std::path::Path) -> String {
         .to_owned()
 }
 
-/// Restarts a node on the same data dir. The harness creates its role tokens on every start
-/// and names must be unique, so the previous start's tokens are dropped from config.toml.
-fn restart(node: &mut ApiNode) -> ApiNode {
-    assert!(node.stop(), "node did not stop cleanly");
-    let hl = std::mem::replace(
-        &mut node.hl,
-        Hl {
-            dir: tempfile::tempdir().expect("tempdir"),
-        },
-    );
-    let config = hl.data().join("config.toml");
-    let text = std::fs::read_to_string(&config).expect("config");
-    let kept: Vec<&str> = text
-        .split("[[api.tokens]]")
-        .enumerate()
-        .filter(|(i, chunk)| *i == 0 || !chunk.contains("name = \"test-"))
-        .map(|(_, c)| c)
-        .collect();
-    std::fs::write(&config, kept.join("[[api.tokens]]")).expect("config");
-    ApiNode::start(hl)
-}
-
 fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
@@ -279,7 +257,7 @@ fn checkpoint_proofs_anchors_and_verify() {
         out.to_str().expect("utf8"),
     ]);
     assert!(r.ok, "export: {}", r.stderr);
-    let node = restart(&mut node);
+    let node = node.restart();
     let bundle = std::fs::read(&out).expect("bundle");
     let v = node
         .post_bytes("/v1/verify", None, bundle.clone())

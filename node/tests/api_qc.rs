@@ -10,28 +10,6 @@ use common::Hl;
 use common::api::ApiNode;
 use serde_json::{Value, json};
 
-/// Restarts a node on the same data dir. The harness creates its role tokens on every start
-/// and names must be unique, so the previous start's tokens are dropped from config.toml.
-fn restart(node: &mut ApiNode) -> ApiNode {
-    assert!(node.stop(), "node did not stop cleanly");
-    let hl = std::mem::replace(
-        &mut node.hl,
-        Hl {
-            dir: tempfile::tempdir().expect("tempdir"),
-        },
-    );
-    let config = hl.data().join("config.toml");
-    let text = std::fs::read_to_string(&config).expect("config");
-    let kept: Vec<&str> = text
-        .split("[[api.tokens]]")
-        .enumerate()
-        .filter(|(i, chunk)| *i == 0 || !chunk.contains("name = \"test-"))
-        .map(|(_, c)| c)
-        .collect();
-    std::fs::write(&config, kept.join("[[api.tokens]]")).expect("config");
-    ApiNode::start(hl)
-}
-
 fn first_patient(file: &std::path::Path) -> String {
     let v: Value = serde_json::from_slice(&std::fs::read(file).expect("read")).expect("json");
     v["entry"]
@@ -224,7 +202,7 @@ fn rules_summary_and_resident_qc() {
     );
 
     // Still serving after a restart: summary and /openapi.json list every QC route.
-    let node = restart(&mut node);
+    let node = node.restart();
     let again = node
         .get("/v1/qc/summary", Some(node.token("auditor")))
         .expect(200)

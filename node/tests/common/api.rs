@@ -211,6 +211,29 @@ impl ApiNode {
         }
     }
 
+    /// Stops the node cleanly and starts it again on the same data dir. The harness creates its
+    /// role tokens on every start and token names are unique, so the previous start's tokens
+    /// are dropped from config.toml first.
+    pub fn restart(&mut self) -> ApiNode {
+        assert!(self.stop(), "node did not stop cleanly");
+        let hl = std::mem::replace(
+            &mut self.hl,
+            Hl {
+                dir: tempfile::tempdir().expect("tempdir"),
+            },
+        );
+        let config = hl.data().join("config.toml");
+        let text = std::fs::read_to_string(&config).expect("config");
+        let kept: Vec<&str> = text
+            .split("[[api.tokens]]")
+            .enumerate()
+            .filter(|(i, chunk)| *i == 0 || !chunk.contains("name = \"test-"))
+            .map(|(_, c)| c)
+            .collect();
+        std::fs::write(&config, kept.join("[[api.tokens]]")).expect("config");
+        ApiNode::start(hl)
+    }
+
     /// Stops the node with SIGTERM and waits for it; returns whether it exited 0.
     pub fn stop(&mut self) -> bool {
         let Some(mut child) = self.child.take() else {

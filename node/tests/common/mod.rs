@@ -33,6 +33,38 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_healthledger")
 }
 
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The interpreter with the pinned Python tools (FHIR validation, schemathesis): `HL_PYTHON`
+/// as `scripts/test.sh` exports it, or installed once per test process by
+/// `scripts/python/env.sh`.
+pub fn python() -> &'static str {
+    static PY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PY.get_or_init(|| {
+        if let Ok(p) = std::env::var("HL_PYTHON")
+            && !p.trim().is_empty()
+        {
+            return p;
+        }
+        let out = Command::new("bash")
+            .arg(repo().join("scripts/python/env.sh"))
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("run scripts/python/env.sh");
+        assert!(
+            out.status.success(),
+            "scripts/python/env.sh failed: the tests need Python 3.9+ with venv (or HL_PYTHON)"
+        );
+        String::from_utf8(out.stdout)
+            .expect("env.sh output")
+            .trim()
+            .to_owned()
+    })
+}
+
 /// The third-party FHIR samples beside the repository (`../shared/data/fhir`).
 pub fn shared_fhir() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/fhir");
