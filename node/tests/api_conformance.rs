@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Hl, python, repo};
 use common::api::{ApiNode, ROLES};
+use common::{Hl, python, repo};
 use serde_json::Value;
 
 /// Runs `cmd`, killing it after `limit`; (exit success, stdout + stderr).

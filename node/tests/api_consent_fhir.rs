@@ -13,8 +13,8 @@ use std::process::Command;
 
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
-use common::{Hl, python, repo};
 use common::api::ApiNode;
+use common::{Hl, python, repo};
 use serde_json::Value;
 use time::OffsetDateTime;
 use wallet::{FAR, bind, grant_body, patient, revoke_body, sign_in, typed};
