@@ -11,7 +11,7 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::ProviderBuilder;
 use alloy::signers::local::PrivateKeySigner;
 use common::Hl;
-use common::chain::{run_on_chain, setup};
+use common::chain::{admit, run_on_chain, setup};
 use hl_ledger::canonical::{canonical_sha256, to_canonical};
 use hl_ledger::input::{Prepared, PreparedRecord, ResidentRef};
 use hl_ledger::pseudonym::ResidentScope;
@@ -44,34 +44,6 @@ fn use_chain(hl: &Hl, anvil: &Anvil, contract: &str) -> Node {
         );
     std::fs::write(&path, text).unwrap();
     Node::load(&hl.data()).unwrap()
-}
-
-/// Admits `hl`'s institution with the governor key kept in `gov`'s data dir.
-fn admit(hl: &Hl, gov: &Hl, anvil: &Anvil, contract: &str, name: &str) -> String {
-    let status = run_on_chain(hl, anvil, contract, &["chain", "status", "--json"]);
-    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
-    let account = status["account"].as_str().unwrap().to_owned();
-    let vkey = hl.run(&["log", "key"]).stdout.trim().to_owned();
-    let gk = gov.dir.path().join("governor.key");
-    let r = run_on_chain(
-        hl,
-        anvil,
-        contract,
-        &[
-            "chain",
-            "admit",
-            "--governor-key",
-            gk.to_str().unwrap(),
-            "--member",
-            &account,
-            "--verifier-key",
-            &vkey,
-            "--name",
-            name,
-        ],
-    );
-    assert!(r.ok, "admit: {}", r.stderr);
-    account
 }
 
 fn record(kind: &str, id: &str) -> PreparedRecord {

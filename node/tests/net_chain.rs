@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use alloy::providers::ProviderBuilder;
 use common::Hl;
-use common::chain::{run_on_chain, setup};
+use common::chain::{admit, setup};
 use hl_node::config::Node;
 use hl_node::net::identity::peer_id_of_key;
 use hl_node::net::{
@@ -36,34 +36,6 @@ fn use_chain(hl: &Hl, anvil: &Anvil, contract: &str) -> Node {
     let node = Node::load(&hl.data()).unwrap();
     assert_eq!(node.config.chain.rpc.as_deref(), Some(anvil.url.as_str()));
     node
-}
-
-/// Admits `hl`'s institution with the governor key kept in `gov`'s data dir.
-fn admit(hl: &Hl, gov: &Hl, anvil: &Anvil, contract: &str, name: &str) -> String {
-    let status = run_on_chain(hl, anvil, contract, &["chain", "status", "--json"]);
-    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
-    let account = status["account"].as_str().unwrap().to_owned();
-    let vkey = hl.run(&["log", "key"]).stdout.trim().to_owned();
-    let gk = gov.dir.path().join("governor.key");
-    let r = run_on_chain(
-        hl,
-        anvil,
-        contract,
-        &[
-            "chain",
-            "admit",
-            "--governor-key",
-            gk.to_str().unwrap(),
-            "--member",
-            &account,
-            "--verifier-key",
-            &vkey,
-            "--name",
-            name,
-        ],
-    );
-    assert!(r.ok, "admit: {}", r.stderr);
-    account
 }
 
 async fn suspend(anvil: &Anvil, contract: &str, account: &str) {

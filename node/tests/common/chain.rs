@@ -104,3 +104,31 @@ pub fn set_suspended(anvil: &Anvil, contract: &str, account: &str, suspended: bo
         assert!(receipt.status(), "suspend/reinstate reverted");
     });
 }
+
+/// Admits `hl`'s institution with the governor key kept in `gov`'s data dir.
+pub fn admit(hl: &Hl, gov: &Hl, anvil: &Anvil, contract: &str, name: &str) -> String {
+    let status = run_on_chain(hl, anvil, contract, &["chain", "status", "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("chain status");
+    let account = status["account"].as_str().expect("chain status").to_owned();
+    let vkey = hl.run(&["log", "key"]).stdout.trim().to_owned();
+    let gk = gov.dir.path().join("governor.key");
+    let r = run_on_chain(
+        hl,
+        anvil,
+        contract,
+        &[
+            "chain",
+            "admit",
+            "--governor-key",
+            gk.to_str().unwrap(),
+            "--member",
+            &account,
+            "--verifier-key",
+            &vkey,
+            "--name",
+            name,
+        ],
+    );
+    assert!(r.ok, "admit: {}", r.stderr);
+    account
+}
