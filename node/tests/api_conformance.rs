@@ -425,6 +425,16 @@ impl Dev {
     }
 }
 
+/// A test that fails half-way must not leave the node running.
+impl Drop for Dev {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Runs a printed command through the shell; (exit success, stdout).
 fn shell(cmd: &str) -> (bool, String) {
     let out = Command::new("sh")
