@@ -11,11 +11,10 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::ProviderBuilder;
 use alloy::signers::local::PrivateKeySigner;
 use common::Hl;
-use common::chain::{admit, run_on_chain, setup};
+use common::chain::{admit, run_on_chain, setup, use_chain};
 use hl_ledger::canonical::{canonical_sha256, to_canonical};
 use hl_ledger::input::{Prepared, PreparedRecord, ResidentRef};
 use hl_ledger::pseudonym::ResidentScope;
-use hl_node::config::Node;
 use hl_node::consortium::fetch::{
     Ask, FetchChain, FetchError, Holder, NodeChain, Requester, purpose_code,
 };
@@ -28,23 +27,6 @@ use tokio::sync::watch;
 use tokio::time::timeout;
 
 const RESIDENT: [u8; 32] = [0x5a; 32];
-
-/// Points `hl`'s config at the test chain (in the file: the test process's env is shared).
-fn use_chain(hl: &Hl, anvil: &Anvil, contract: &str) -> Node {
-    let path = hl.data().join("config.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let text = text
-        .replace(
-            "# rpc = \"http://127.0.0.1:8545\"",
-            &format!("rpc = \"{}\"", anvil.url),
-        )
-        .replace(
-            "# contract = \"0x...\"",
-            &format!("contract = \"{contract}\""),
-        );
-    std::fs::write(&path, text).unwrap();
-    Node::load(&hl.data()).unwrap()
-}
 
 fn record(kind: &str, id: &str) -> PreparedRecord {
     let v = json!({ "resourceType": kind, "id": id, "status": "final" });

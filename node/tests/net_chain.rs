@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use alloy::providers::ProviderBuilder;
 use common::Hl;
-use common::chain::{admit, setup};
-use hl_node::config::Node;
+use common::chain::{admit, setup, use_chain};
 use hl_node::net::identity::peer_id_of_key;
 use hl_node::net::{
     ChainMembership, Membership, Network, NetworkConfig, NetworkParams, NotServed, PeerEvent,
@@ -18,25 +17,6 @@ use hl_node::service::chain::ChainAccess;
 use hl_tests::{ANVIL_KEY_0, Anvil};
 use tokio::sync::watch;
 use tokio::time::timeout;
-
-/// Points `hl`'s config at the test chain (in the file: the test process's env is shared).
-fn use_chain(hl: &Hl, anvil: &Anvil, contract: &str) -> Node {
-    let path = hl.data().join("config.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let text = text
-        .replace(
-            "# rpc = \"http://127.0.0.1:8545\"",
-            &format!("rpc = \"{}\"", anvil.url),
-        )
-        .replace(
-            "# contract = \"0x...\"",
-            &format!("contract = \"{contract}\""),
-        );
-    std::fs::write(&path, text).unwrap();
-    let node = Node::load(&hl.data()).unwrap();
-    assert_eq!(node.config.chain.rpc.as_deref(), Some(anvil.url.as_str()));
-    node
-}
 
 async fn suspend(anvil: &Anvil, contract: &str, account: &str) {
     let gov: alloy::signers::local::PrivateKeySigner = ANVIL_KEY_0.parse().unwrap();

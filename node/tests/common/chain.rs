@@ -132,3 +132,22 @@ pub fn admit(hl: &Hl, gov: &Hl, anvil: &Anvil, contract: &str, name: &str) -> St
     assert!(r.ok, "admit: {}", r.stderr);
     account
 }
+
+/// Points `hl`'s config at the test chain (in the file: the test process's env is shared).
+pub fn use_chain(hl: &Hl, anvil: &Anvil, contract: &str) -> hl_node::config::Node {
+    let path = hl.data().join("config.toml");
+    let text = std::fs::read_to_string(&path).expect("config");
+    let text = text
+        .replace(
+            "# rpc = \"http://127.0.0.1:8545\"",
+            &format!("rpc = \"{}\"", anvil.url),
+        )
+        .replace(
+            "# contract = \"0x...\"",
+            &format!("contract = \"{contract}\""),
+        );
+    std::fs::write(&path, text).expect("config");
+    let node = hl_node::config::Node::load(&hl.data()).expect("config");
+    assert_eq!(node.config.chain.rpc.as_deref(), Some(anvil.url.as_str()));
+    node
+}
