@@ -179,6 +179,14 @@ async fn three(a: &Member, b: &Member, c: &Member, cons: &Consortium) -> (Node, 
     let na = Node::start(a, cons, &[], None).await;
     let nb = Node::start(b, cons, &[&na], None).await;
     let nc = Node::start(c, cons, &[&na], None).await;
+    // A message published before a peer is connected never reaches it (only the periodic
+    // catch-up would, and forged notes are not re-announced), so the tests start connected.
+    let (pb, pc) = (nb.net.peer_id(), nc.net.peer_id());
+    eventually("b and c connected to a", || {
+        let at_a = na.net.connected();
+        at_a.contains(&pb) && at_a.contains(&pc)
+    })
+    .await;
     (na, nb, nc)
 }
 
