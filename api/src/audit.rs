@@ -19,6 +19,8 @@ pub const URL_BASE: &str = "https://healthledger.example.org/fhir";
 pub const DETAIL_LEAVES: &str = "leaves";
 /// `AuditEvent.entity.detail.type` carrying a break-glass reason.
 pub const DETAIL_BREAK_GLASS: &str = "break-glass-reason";
+/// `AuditEvent.entity.detail.type` listing other members' records disclosed (`origin#leaf`).
+pub const DETAIL_REMOTE_LEAVES: &str = "remote-leaves";
 
 /// What was read, for the audit record.
 #[derive(Debug, Clone)]
@@ -31,6 +33,8 @@ pub struct Read<'a> {
     pub patient_id: Option<&'a str>,
     /// Leaf indices whose content (or QC status) was disclosed.
     pub leaves: &'a [u64],
+    /// Records of other members disclosed with them (consortium view), as `origin#leaf`.
+    pub remote: &'a [String],
 }
 
 /// The AuditEvent resource for one read.
@@ -58,6 +62,9 @@ pub fn event(state: &AppState, access: &Access, read: &Read<'_>, at: OffsetDateT
     let mut detail = vec![
         json!({ "type": DETAIL_LEAVES, "valueString": if leaves.is_empty() { "none".to_owned() } else { leaves } }),
     ];
+    if !read.remote.is_empty() {
+        detail.push(json!({ "type": DETAIL_REMOTE_LEAVES, "valueString": read.remote.join(",") }));
+    }
     if let Some(reason) = &access.break_glass {
         detail.push(json!({ "type": DETAIL_BREAK_GLASS, "valueString": reason }));
     }

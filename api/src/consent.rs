@@ -143,6 +143,7 @@ async fn audit_read(state: &AppState, access: &Access, r: &Resident, query: &str
         query,
         patient_id: None,
         leaves: &[],
+        remote: &[],
     };
     crate::audit::record(state, access, r, &read)
         .await

@@ -152,3 +152,73 @@ pub trait Qc: Send + Sync + 'static {
     /// New events as they arise, for every resident.
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<QcEvent>;
 }
+
+/// What to gather from the other members for one resident.
+#[derive(Debug, Clone)]
+pub struct ConsortiumAsk {
+    pub pseudonym: Pseudonym,
+    /// Purpose-of-use code the consents are checked for (e.g. TREAT).
+    pub purpose: String,
+    /// A break-glass read: the holders serve without consent and record it on chain.
+    pub break_glass_reason: Option<String>,
+}
+
+/// One record another member holds, verified before it got here: content hash, inclusion
+/// proof into the holder's checkpoint, checkpoint signed by the holder's registered key and
+/// tied to its head anchored on chain.
+#[derive(Debug, Clone)]
+pub struct RemoteRecord {
+    /// The holder's leaf index and envelope (its `origin` names the holder's log).
+    pub index: u64,
+    pub envelope: hl_ledger::record::Envelope,
+    /// The content exactly as the holder stored it.
+    pub content: Vec<u8>,
+    pub category: u8,
+    /// Registered name of the holder institution.
+    pub institution: String,
+    /// The checkpoint the record was proven into.
+    pub checkpoint_size: u64,
+    /// Hex root of that checkpoint.
+    pub checkpoint_root: String,
+}
+
+/// What one holder answered.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HolderOutcome {
+    /// The holder's log origin.
+    pub origin: String,
+    /// Registered name, when the answer got far enough to learn it.
+    pub institution: Option<String>,
+    /// served (some or all categories), refused, unreachable or rejected (failed verification).
+    pub status: String,
+    /// Category bitmask served.
+    pub served: u32,
+    /// Categories refused, with the holder's reason.
+    pub refused: Vec<(u8, String)>,
+    /// Why it was refused, unreachable or rejected.
+    pub detail: Option<String>,
+    /// Records verified and shown.
+    pub records: usize,
+    /// Records that failed verification and were dropped (the holder is reported).
+    pub dropped: usize,
+    pub break_glass: bool,
+    /// Whether this came from the requester's consent-bounded cache.
+    pub cached: bool,
+    pub checkpoint_size: Option<u64>,
+    pub checkpoint_root: Option<String>,
+}
+
+/// The verified records of one resident held by other members, and each holder's answer.
+#[derive(Debug, Clone, Default)]
+pub struct ConsortiumRecords {
+    pub holders: Vec<HolderOutcome>,
+    pub records: Vec<RemoteRecord>,
+}
+
+/// The consortium network as the API reaches it.
+#[async_trait]
+pub trait Consortium: Send + Sync + 'static {
+    /// Asks every member the locator index names as a holder of the resident (other than this
+    /// node) and returns only verified records.
+    async fn gather(&self, ask: &ConsortiumAsk) -> PortResult<ConsortiumRecords>;
+}

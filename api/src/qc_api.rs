@@ -139,6 +139,7 @@ async fn resident_qc(
         query: &query_of(&uri),
         patient_id: patient,
         leaves: &leaves,
+        remote: &[],
     };
     let leaf = audit::record(&state, &access, &r, &read).await?;
     v["audit_leaf"] = json!(leaf);
@@ -208,6 +209,7 @@ async fn audit_event(state: &AppState, access: &Access, e: &QcEvent) -> ApiResul
         query: "/v1/qc/events",
         patient_id: None,
         leaves: &leaves,
+        remote: &[],
     };
     audit::record(state, access, &r, &read).await
 }
@@ -246,6 +248,7 @@ async fn resident_events(
         query: &query_of(&uri),
         patient_id: patient,
         leaves: &leaves,
+        remote: &[],
     };
     audit::record(&state, &access, &r, &read).await?;
     let hex = r.hex();

@@ -12,10 +12,18 @@ use crate::auth::tokens::{self, STAFF_PREFIX};
 use crate::config::ApiConfig;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::ports::{Chain, Qc};
+use crate::ports::{Chain, Consortium, Qc};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
+
+/// What the node plugs into the API: the chain, the QC service and, in a consortium, the
+/// network.
+pub struct Ports {
+    pub chain: Arc<dyn Chain>,
+    pub qc: Arc<dyn Qc>,
+    pub consortium: Option<Arc<dyn Consortium>>,
+}
 
 pub struct Inner {
     pub ledger: Arc<Ledger>,
@@ -29,6 +37,8 @@ pub struct Inner {
     pub institution: String,
     pub chain: Arc<dyn Chain>,
     pub qc: Arc<dyn Qc>,
+    /// The consortium network; `None` when this node is not in one (`[network] enabled`).
+    pub consortium: Option<Arc<dyn Consortium>>,
     pub sessions: Sessions,
     pub metrics: Metrics,
     ready: AtomicBool,
@@ -48,9 +58,13 @@ impl AppState {
         config: ApiConfig,
         base_url: String,
         institution: String,
-        chain: Arc<dyn Chain>,
-        qc: Arc<dyn Qc>,
+        ports: Ports,
     ) -> Self {
+        let Ports {
+            chain,
+            qc,
+            consortium,
+        } = ports;
         Self(Arc::new(Inner {
             ledger,
             input,
@@ -59,6 +73,7 @@ impl AppState {
             institution,
             chain,
             qc,
+            consortium,
             sessions: Sessions::default(),
             metrics: Metrics::default(),
             ready: AtomicBool::new(false),

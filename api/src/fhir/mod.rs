@@ -4,6 +4,7 @@
 
 pub mod capability;
 pub mod consent_view;
+pub mod consortium;
 pub mod everything;
 pub mod meta;
 pub mod page;

@@ -249,6 +249,7 @@ async fn audit_groups(
             query: d.query,
             patient_id: d.patient_id,
             leaves,
+            remote: &[],
         };
         audit::record(state, access, r, &read).await?;
     }

@@ -202,7 +202,7 @@ pub struct Gossip {
     origin: String,
     checkpoints: Arc<CheckpointBook>,
     locators: Arc<LocatorIndex>,
-    task: JoinHandle<()>,
+    task: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Gossip {
@@ -232,7 +232,7 @@ impl Gossip {
             origin,
             checkpoints,
             locators,
-            task,
+            task: std::sync::Mutex::new(Some(task)),
         })
     }
 
@@ -255,9 +255,23 @@ impl Gossip {
         self.locators.holders(resident, &self.origin)
     }
 
-    /// Waits for the service to end (after `stop`); its state is written by then.
-    pub async fn join(self) {
-        if let Err(e) = self.task.await {
+    /// The member that announces locators for `origin` (to ask it for records).
+    pub fn peer_of(&self, origin: &str) -> Option<libp2p::PeerId> {
+        self.locators.peer_of(origin)
+    }
+
+    /// This node's own origin.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Waits for the service to end (after `stop`); its state is written by then. Later calls
+    /// return at once.
+    pub async fn join(&self) {
+        let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(task) = task
+            && let Err(e) = task.await
+        {
             tracing::error!("gossip task: {e}");
         }
     }

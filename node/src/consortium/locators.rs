@@ -105,6 +105,10 @@ struct IndexState {
     /// This node's own counts, and how far its log has been counted.
     own: BTreeMap<String, Counts>,
     scanned: u64,
+    /// origin → peer id of the member that announced it (checked against the registry), so
+    /// that a holder named by origin can be asked.
+    #[serde(default)]
+    peers: BTreeMap<String, String>,
 }
 
 /// The consortium-wide locator index, kept in [`LOCATORS_FILE`].
@@ -149,6 +153,11 @@ impl LocatorIndex {
         out
     }
 
+    /// The peer that announced locators for `origin`.
+    pub fn peer_of(&self, origin: &str) -> Option<PeerId> {
+        self.lock().peers.get(origin).and_then(|p| p.parse().ok())
+    }
+
     /// Number of residents other members hold records of.
     pub fn remote_residents(&self) -> usize {
         self.lock().remote.len()
@@ -188,6 +197,7 @@ impl LocatorIndex {
             None => return Err(GossipError::Refused("author is not registered".into())),
         }
         let mut st = self.lock();
+        st.peers.insert(ann.origin.clone(), author.to_string());
         for e in &ann.entries {
             if e.counts.iter().all(|&c| c == 0) {
                 if let Some(h) = st.remote.get_mut(&e.resident) {

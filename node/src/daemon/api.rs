@@ -36,6 +36,7 @@ pub fn state(
     base_url: String,
     chain: Arc<dyn hl_api::ports::Chain>,
     qc: Arc<dyn hl_api::ports::Qc>,
+    consortium: Option<Arc<dyn hl_api::ports::Consortium>>,
 ) -> Result<AppState> {
     Ok(AppState::new(
         ledger,
@@ -43,7 +44,10 @@ pub fn state(
         node.config.api.clone(),
         node.config.api.base_url.clone().unwrap_or(base_url),
         node.config.institution.name.clone(),
-        chain,
-        qc,
+        hl_api::state::Ports {
+            chain,
+            qc,
+            consortium,
+        },
     ))
 }

@@ -36,6 +36,25 @@ pub fn run_with(node: Node, on_serving: impl FnOnce(Option<&str>)) -> Result<()>
         let (chain, rpc_service) = ChainAccess::open(node.clone()).await?;
         let chain = Arc::new(chain);
         let qc_shared = Arc::new(crate::qc::QcShared::new());
+        let network = if node.config.network.enabled {
+            Some(start_network(&node, ledger.clone(), chain.clone(), stop.clone()).await?)
+        } else {
+            None
+        };
+        let gossip = match &network {
+            Some(net) => Some(Arc::new(start_gossip(
+                &node,
+                &ledger,
+                &chain,
+                net.clone(),
+                stop.clone(),
+            )?)),
+            None => None,
+        };
+        let consortium: Option<Arc<dyn hl_api::ports::Consortium>> = match (&network, &gossip) {
+            (Some(net), Some(g)) => Some(consortium_view(&node, &chain, net, g)?),
+            _ => None,
+        };
         let (api, api_url) = if node.config.api.enabled {
             let chain_port = Arc::new(ChainPort::new(chain.clone()));
             let qc_port = Arc::new(QcPort::new(
@@ -45,7 +64,14 @@ pub fn run_with(node: Node, on_serving: impl FnOnce(Option<&str>)) -> Result<()>
                 stop.clone(),
             )?);
             let (listener, url) = api::bind(&node.config.api.listen).await?;
-            let state = api::state(&node, ledger.clone(), url.clone(), chain_port, qc_port)?;
+            let state = api::state(
+                &node,
+                ledger.clone(),
+                url.clone(),
+                chain_port,
+                qc_port,
+                consortium,
+            )?;
             // Ready means correct answers: the QC summary covers every resident only after the
             // first QC pass over the log.
             let (ready, first_pass) = (state.clone(), qc_shared.clone());
@@ -59,21 +85,6 @@ pub fn run_with(node: Node, on_serving: impl FnOnce(Option<&str>)) -> Result<()>
             (Some(task), Some(url))
         } else {
             (None, None)
-        };
-        let network = if node.config.network.enabled {
-            Some(start_network(&node, ledger.clone(), chain.clone(), stop.clone()).await?)
-        } else {
-            None
-        };
-        let gossip = match &network {
-            Some(net) => Some(start_gossip(
-                &node,
-                &ledger,
-                &chain,
-                net.clone(),
-                stop.clone(),
-            )?),
-            None => None,
         };
         let inbox = tokio::spawn(inbox::run(node.clone(), ledger.clone(), stop.clone()));
         let qc_ready = qc_shared.clone();
@@ -115,8 +126,7 @@ pub fn run_with(node: Node, on_serving: impl FnOnce(Option<&str>)) -> Result<()>
         if let Some(gossip) = gossip {
             gossip.join().await;
         }
-        // The gossip service held the other handle and has ended.
-        if let Some(network) = network.and_then(Arc::into_inner) {
+        if let Some(network) = network {
             network.join().await.context("network task")?;
         }
         Ok::<_, anyhow::Error>(())
@@ -151,6 +161,28 @@ async fn start_network(
         eprintln!("healthledger node: network listening on {addr}");
     }
     Ok(Arc::new(network))
+}
+
+/// The consortium view the API serves: asks the holders the gossip names, verifies against the
+/// chain.
+fn consortium_view(
+    node: &Node,
+    chain: &Arc<ChainAccess>,
+    network: &Arc<crate::net::Network>,
+    gossip: &Arc<crate::consortium::gossip::Gossip>,
+) -> Result<Arc<dyn hl_api::ports::Consortium>> {
+    use crate::consortium::fetch::{NodeChain, Requester};
+    use crate::consortium::view::{ConsortiumService, Grantee};
+    let fetch_chain = Arc::new(NodeChain::new(chain.clone()));
+    let requester = Requester::new(&node.signer()?, fetch_chain.clone())
+        .context("setting up the record requester")?;
+    Ok(Arc::new(ConsortiumService::new(
+        network.clone(),
+        gossip.clone(),
+        requester,
+        fetch_chain,
+        Grantee::Chain(chain.clone()),
+    )))
 }
 
 /// Gossips this node's anchored checkpoints and record locators, and keeps the other members'.

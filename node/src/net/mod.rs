@@ -117,7 +117,7 @@ pub struct Network {
     gossip: broadcast::Sender<GossipMessage>,
     events: broadcast::Sender<PeerEvent>,
     peers: watch::Receiver<BTreeSet<PeerId>>,
-    task: JoinHandle<()>,
+    task: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Network {
@@ -177,7 +177,7 @@ impl Network {
             gossip,
             events,
             peers,
-            task,
+            task: std::sync::Mutex::new(Some(task)),
         })
     }
 
@@ -237,11 +237,15 @@ impl Network {
         self.peers.borrow().clone()
     }
 
-    /// Waits for the network task to end (after `stop`).
-    pub async fn join(self) -> Result<(), NetError> {
-        self.task
-            .await
-            .map_err(|e| NetError::Setup(format!("network task: {e}")))
+    /// Waits for the network task to end (after `stop`). Later calls return at once.
+    pub async fn join(&self) -> Result<(), NetError> {
+        let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match task {
+            Some(t) => t
+                .await
+                .map_err(|e| NetError::Setup(format!("network task: {e}"))),
+            None => Ok(()),
+        }
     }
 }
 

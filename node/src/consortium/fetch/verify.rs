@@ -51,6 +51,8 @@ pub struct VerifiedRecord {
 pub struct Fetched {
     pub holder: PeerId,
     pub holder_origin: String,
+    /// The holder's registered institution name.
+    pub holder_name: String,
     /// The checkpoint every record is proven into (tied to the holder's anchored head).
     pub checkpoint_size: u64,
     pub checkpoint_root: Hash,
@@ -170,6 +172,7 @@ impl Requester {
                 Ok(Fetched {
                     holder,
                     holder_origin: member.origin.clone(),
+                    holder_name: member.name.clone(),
                     checkpoint_size,
                     checkpoint_root,
                     records,
