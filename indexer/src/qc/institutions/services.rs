@@ -71,7 +71,7 @@ impl Rule for I03DoubleCountedService {
 }
 
 /// The follow-ups of `programme` held by `at`, with their days.
-fn held<'f>(
+fn dated_follow_ups<'f>(
     i: &'f InstitutionFacts<'_>,
     programme: &str,
     at: OffsetDateTime,
@@ -94,8 +94,8 @@ impl ConsortiumRule for I03DoubleCountedService {
         for programme in &self.programmes {
             let words = programme_words(programme);
             for (a, b) in pairs(institutions) {
-                let (fa, da) = held(a, programme, at);
-                let (fb, db) = held(b, programme, at);
+                let (fa, da) = dated_follow_ups(a, programme, at);
+                let (fb, db) = dated_follow_ups(b, programme, at);
                 for (i, j) in pairs_within(&da, &db, self.window_days) {
                     let apart = match (db[j] - da[i]).whole_days().abs() {
                         0 => "on the same day".to_owned(),
