@@ -62,7 +62,7 @@ impl Assessor {
             &tree.pseudonym,
             at,
             &self.engine.params.version,
-            self.engine.rules.len(),
+            self.engine.resident_rules().count(),
             &a.findings,
         );
         s.score = Some(a.score.value);

@@ -70,12 +70,13 @@ fn rules_summary_and_resident_qc() {
         node.token("ingest").to_owned(),
     );
 
-    // The catalogue: 46 rules, each described, with its parameters; any staff role.
+    // The catalogue: 51 rules (46 per resident, and I01–I05 over the consortium view), each
+    // described, with its parameters; any staff role.
     node.get("/v1/qc/rules", None).expect(401).outcome();
     let rules = node.get("/v1/qc/rules", Some(&ingest)).expect(200).json();
-    assert_eq!(rules["total"], 46);
+    assert_eq!(rules["total"], 51);
     let list = rules["rules"].as_array().expect("rules");
-    assert_eq!(list.len(), 46);
+    assert_eq!(list.len(), 51);
     for r in list {
         assert!(
             r["id"].as_str().is_some_and(|i| i.starts_with("QC-")),

@@ -7,6 +7,7 @@ mod cross;
 mod equiv;
 pub mod facts;
 mod field;
+mod institutions;
 mod params;
 mod record;
 #[cfg(test)]
@@ -31,6 +32,11 @@ pub use facts::Facts;
 pub use field::{
     F01IdCardValid, F02ArchiveNumber, F03CoreDemographics, F04RequiredElements,
     F05RecognisedSystem, F06UnitAllowed, F07PlausibleRange, F08NoFutureDates,
+};
+pub use institutions::{
+    ConsortiumRule, CrossFinding, I01DemographicsAgree, I02OneActiveArchive,
+    I03DoubleCountedService, I04ConcurrentEnrolment, I05ContradictoryChronicFacts,
+    InstitutionFacts, InstitutionView, evaluate_cross_institution,
 };
 pub use params::{
     Codes, DEFAULT_PARAMS, Items, Params, ParamsError, Range, SHARED_SECTIONS, Severity,
@@ -154,6 +160,12 @@ pub trait Rule: Send + Sync {
     }
     /// The findings for `resident` at `at`; empty when the rule passes.
     fn evaluate(&self, resident: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding>;
+    /// The rule as it runs over the consortium view (several institutions' trees of one
+    /// resident), for a cross-institution rule that needs one; `None` for a rule of one tree.
+    /// Such a rule is in the catalogue with the others, but [`Engine::evaluate`] skips it.
+    fn consortium(&self) -> Option<&dyn ConsortiumRule> {
+        None
+    }
 }
 
 /// Every implemented rule, configured from `params`. Refuses a parameter section that neither
@@ -172,7 +184,7 @@ pub fn rules(params: &Params) -> Result<Vec<Box<dyn Rule>>, ParamsError> {
 }
 
 fn all_rules(params: &Params) -> Result<Vec<Box<dyn Rule>>, ParamsError> {
-    Ok(vec![
+    let mut rules: Vec<Box<dyn Rule>> = vec![
         Box::new(F01IdCardValid::new(params)),
         Box::new(F02ArchiveNumber::new(params)),
         Box::new(F03CoreDemographics::new(params)?),
@@ -218,12 +230,18 @@ fn all_rules(params: &Params) -> Result<Vec<Box<dyn Rule>>, ParamsError> {
         Box::new(T18DormantArchive::new(params)?),
         Box::new(T19ServiceBeforeDiagnosis::new(params)?),
         Box::new(T20GrowthTrajectory::new(params)?),
-        Box::new(I06LedgerIntegrity::new(params)?),
-    ])
+    ];
+    rules.extend(
+        institutions::rules(params)?
+            .into_iter()
+            .map(|r| -> Box<dyn Rule> { r }),
+    );
+    rules.push(Box::new(I06LedgerIntegrity::new(params)?));
+    Ok(rules)
 }
 
 /// One line per rule: id, level, severity, and the parameters that are catalogue defaults,
-/// e.g. `QC-F07 F E [D] ranges`.
+/// e.g. `QC-F07 F E [D] ranges`; a rule over the consortium view says so at the end.
 pub fn listing(rules: &[Box<dyn Rule>]) -> Vec<String> {
     rules
         .iter()
@@ -232,6 +250,9 @@ pub fn listing(rules: &[Box<dyn Rule>]) -> Vec<String> {
             if !r.defaults().is_empty() {
                 line.push_str(" [D] ");
                 line.push_str(&r.defaults().join(", "));
+            }
+            if r.consortium().is_some() {
+                line.push_str(" (consortium view only)");
             }
             line
         })
@@ -255,16 +276,41 @@ impl Engine {
         Self::new(Params::shipped()?)
     }
 
-    /// Every rule over one resident; findings in rule order, then as each rule lists them.
+    /// Every rule of one tree over one resident (all but the rules over the consortium view);
+    /// findings in rule order, then as each rule lists them.
     pub fn evaluate(&self, resident: &ResidentTree, at: OffsetDateTime) -> Vec<Finding> {
         let view = ResidentView::new(resident, &self.params);
         self.evaluate_view(&view, at)
     }
 
     pub fn evaluate_view(&self, view: &ResidentView<'_>, at: OffsetDateTime) -> Vec<Finding> {
-        self.rules
-            .iter()
+        self.resident_rules()
             .flat_map(|r| r.evaluate(view, at))
             .collect()
+    }
+
+    /// The rules [`Engine::evaluate`] runs on one resident's tree: every rule but those over
+    /// the consortium view.
+    pub fn resident_rules(&self) -> impl Iterator<Item = &dyn Rule> {
+        self.rules
+            .iter()
+            .map(|r| r.as_ref())
+            .filter(|r| r.consortium().is_none())
+    }
+
+    /// The cross-institution rules (QC-I01–I05) over the consortium view of one resident:
+    /// `views` are the trees the member institutions hold of the resident, the local node's
+    /// own among them. See [`evaluate_cross_institution`].
+    pub fn evaluate_cross_institution(
+        &self,
+        views: &[InstitutionView],
+        at: OffsetDateTime,
+    ) -> Vec<CrossFinding> {
+        institutions::evaluate(
+            self.rules.iter().filter_map(|r| r.consortium()),
+            views,
+            &self.params,
+            at,
+        )
     }
 }

@@ -37,6 +37,50 @@ pub enum TreeError {
     /// resource that changed resident is moved, not duplicated.
     #[error("record {got} applied out of order: the tree expects record {expected} next")]
     OutOfOrder { expected: u64, got: u64 },
+    /// A record handed in for one resident's tree names another resident, or none.
+    #[error("record {index} belongs to resident {found:?}, not to {expected}")]
+    OtherResident {
+        index: u64,
+        expected: String,
+        found: Option<String>,
+    },
+}
+
+/// One record as the tree keeps it: its content read and checked against the envelope's
+/// content hash once, the same way whichever builder applies it (a rebuild, one resident
+/// from the log, or records another institution sent).
+struct Incoming {
+    key: ResourceKey,
+    version: u32,
+    recorded: Option<OffsetDateTime>,
+    content: Content,
+    /// The content bytes do not reproduce the envelope's `content_sha256`.
+    mismatch: bool,
+}
+
+impl Incoming {
+    fn read(envelope: &Envelope, content: Option<&[u8]>) -> Self {
+        let (content, hash_ok) = Content::read_checked(content, Some(&envelope.content_sha256));
+        Self {
+            key: ResourceKey::new(&envelope.kind, &envelope.id),
+            version: envelope.version,
+            recorded: OffsetDateTime::parse(&envelope.recorded, &Rfc3339).ok(),
+            content,
+            mismatch: hash_ok == Some(false),
+        }
+    }
+}
+
+impl ResidentTree {
+    /// Adds record `index` (with `moved`, the node taken from another holder); the index is
+    /// stale until [`ResidentTree::reindex`], as after [`ResidentTree::put`].
+    fn put_incoming(&mut self, index: u64, r: Incoming, moved: Option<ResourceNode>) {
+        let key = r.key.clone();
+        self.put(r.key, index, r.version, r.recorded, r.content, moved);
+        if r.mismatch {
+            self.mark_content_mismatch(&key, r.version);
+        }
+    }
 }
 
 /// Log record `index` and its envelope: both tree builders read the log this way, and a
@@ -142,11 +186,9 @@ impl KnowledgeTree {
             });
         }
         self.size += 1;
-        let key = ResourceKey::new(&envelope.kind, &envelope.id);
-        let (content, hash_ok) = Content::read_checked(content, Some(&envelope.content_sha256));
-        let mismatch = hash_ok == Some(false);
+        let incoming = Incoming::read(envelope, content);
+        let key = incoming.key.clone();
         let owner = envelope.resident.clone();
-        let recorded = OffsetDateTime::parse(&envelope.recorded, &Rfc3339).ok();
         let mut touched = Vec::new();
 
         // A later version under another resident (or none) takes the node, with its version
@@ -165,32 +207,21 @@ impl KnowledgeTree {
         self.owners.insert(key.clone(), owner.clone());
         match owner {
             Some(r) => {
-                let tree = self
-                    .residents
+                self.residents
                     .entry(r.clone())
-                    .or_insert_with(|| ResidentTree::new(&r));
-                tree.put(
-                    key.clone(),
-                    index,
-                    envelope.version,
-                    recorded,
-                    content,
-                    node.take(),
-                );
-                if mismatch {
-                    tree.mark_content_mismatch(&key, envelope.version);
-                }
+                    .or_insert_with(|| ResidentTree::new(&r))
+                    .put_incoming(index, incoming, node.take());
                 touched.push(r);
             }
             None => {
                 let slot = self.shared.entry(key.clone());
                 let n = slot.or_insert_with(|| {
                     node.take()
-                        .unwrap_or_else(|| ResourceNode::new(key, envelope.version, index))
+                        .unwrap_or_else(|| ResourceNode::new(key, incoming.version, index))
                 });
-                n.add_version(envelope.version, index, recorded, content);
-                if mismatch {
-                    n.content_mismatch.insert(envelope.version);
+                n.add_version(incoming.version, index, incoming.recorded, incoming.content);
+                if incoming.mismatch {
+                    n.content_mismatch.insert(incoming.version);
                 }
             }
         }

@@ -15,7 +15,7 @@ use crate::qc::valueset::ValueSet;
 use crate::qc::{Finding, ResidentView, Rule, rule_meta};
 
 /// What the programme treats, as a finding names it.
-fn condition_name(programme: &str) -> &str {
+pub(in crate::qc) fn condition_name(programme: &str) -> &str {
     match programme {
         "HTN" => "hypertension",
         "T2D" => "type 2 diabetes",
@@ -27,21 +27,21 @@ fn condition_name(programme: &str) -> &str {
 
 /// The diagnoses that qualify a resident for one programme: its value set, plus (VS-SMI) the
 /// pairs of diagnoses that qualify only together.
-struct Qualifying {
-    programme: String,
-    set: ValueSet,
-    pairs: Vec<(ValueSet, ValueSet)>,
+pub(in crate::qc) struct Qualifying {
+    pub(in crate::qc) programme: String,
+    pub(in crate::qc) set: ValueSet,
+    pub(in crate::qc) pairs: Vec<(ValueSet, ValueSet)>,
     /// The value set as a sentence shows it, by its ICD-10 entries, e.g. `I10-I13`.
     label: String,
 }
 
 /// A qualifying diagnosis, or a qualifying pair.
-struct Match<'a> {
-    diagnoses: Vec<&'a Diagnosis>,
+pub(in crate::qc) struct Match<'a> {
+    pub(in crate::qc) diagnoses: Vec<&'a Diagnosis>,
     /// `I10`, `SNOMED 59621000`, or `F06.2 with G40.9`.
-    code: String,
+    pub(in crate::qc) code: String,
     /// When it was known (a pair: the later of the two); `None` when a part is undated.
-    at: Option<OffsetDateTime>,
+    pub(in crate::qc) at: Option<OffsetDateTime>,
 }
 
 impl Qualifying {
@@ -80,7 +80,7 @@ impl Qualifying {
     }
 
     /// Every qualifying diagnosis, and every qualifying pair, among `dx`.
-    fn matches<'a>(&self, dx: &[&'a Diagnosis]) -> Vec<Match<'a>> {
+    pub(in crate::qc) fn matches<'a>(&self, dx: &[&'a Diagnosis]) -> Vec<Match<'a>> {
         let mut out: Vec<Match<'a>> = dx
             .iter()
             .filter_map(|d| {
@@ -115,7 +115,7 @@ impl Qualifying {
     }
 }
 
-fn qualifying(
+pub(in crate::qc) fn qualifying(
     params: &Params,
     programmes: &[String],
     rule: &'static str,

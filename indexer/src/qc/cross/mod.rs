@@ -20,6 +20,7 @@ mod enrolment;
 mod programme;
 mod visits;
 
+pub(in crate::qc) use enrolment::{Qualifying, condition_name, qualifying};
 pub use enrolment::{X04EnrolmentWithoutDiagnosis, X05DiagnosisWithoutEnrolment};
 pub use programme::{X03PregnancyAge, X12DeceasedOpenCare};
 pub use visits::{X08ClassificationContradicts, X10DuplicateFacts, X11ElderlyCheckComplete};
@@ -49,7 +50,7 @@ fn patients_of(
 }
 
 /// How a finding's sentence names a phs-service programme type.
-fn programme_name(code: &str) -> String {
+pub(in crate::qc) fn programme_name(code: &str) -> String {
     match code {
         "HTN" => "hypertension management".into(),
         "T2D" => "type 2 diabetes management".into(),
@@ -66,7 +67,7 @@ fn programme_name(code: &str) -> String {
 const UNSTATED: &str = "unstated";
 
 /// Whether `status` is one of `allowed` (see [`UNSTATED`]).
-fn status_in(status: Option<&str>, allowed: &[String]) -> bool {
+pub(in crate::qc) fn status_in(status: Option<&str>, allowed: &[String]) -> bool {
     let s = status.unwrap_or(UNSTATED);
     allowed.iter().any(|a| a == s)
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 use super::{Diagnosis, Dose, Episode, Facts, Obs, Other, Req, Visit, local_day};
-use crate::model::{CodeableConcept, FhirTime, Period, Resource};
+use crate::model::{CodeableConcept, Condition, FhirTime, Period, Resource};
 use crate::qc::field::LOINC;
 use crate::qc::params::Params;
 use crate::tree::ResidentTree;
@@ -53,6 +53,25 @@ fn other(
         at: instant(at),
         end: instant(end),
         day: at.map(local_day),
+    }
+}
+
+impl Diagnosis {
+    /// A Condition as a diagnosis, whatever its status: the facts keep only counted ones, but
+    /// a rule that compares institutions also reads the refuted ones.
+    pub(in crate::qc) fn read(leaf: u64, id: String, x: &Condition) -> Self {
+        Self {
+            leaf,
+            id,
+            codes: codes(x.code.as_ref()),
+            clinical_status: x.clinical_status.clone(),
+            verification_status: x.verification_status.clone(),
+            onset: instant(x.onset.as_ref()),
+            recorded: instant(x.recorded_date.as_ref()),
+            abatement: instant(x.abatement.as_ref()),
+            onset_day: x.onset.as_ref().map(local_day),
+            recorded_day: x.recorded_date.as_ref().map(local_day),
+        }
     }
 }
 
@@ -160,20 +179,7 @@ impl Facts {
                         performer: o.performers.first().and_then(|r| r.reference.clone()),
                     });
                 }
-                Resource::Condition(x) => {
-                    f.diagnoses.push(Diagnosis {
-                        leaf,
-                        id,
-                        codes: codes(x.code.as_ref()),
-                        clinical_status: x.clinical_status.clone(),
-                        verification_status: x.verification_status.clone(),
-                        onset: instant(x.onset.as_ref()),
-                        recorded: instant(x.recorded_date.as_ref()),
-                        abatement: instant(x.abatement.as_ref()),
-                        onset_day: x.onset.as_ref().map(local_day),
-                        recorded_day: x.recorded_date.as_ref().map(local_day),
-                    });
-                }
+                Resource::Condition(x) => f.diagnoses.push(Diagnosis::read(leaf, id, x)),
                 Resource::Immunization(i) => f.doses.push(Dose {
                     leaf,
                     id,

@@ -15,7 +15,7 @@ use crate::qc::params::{Params, ParamsError, Severity};
 use crate::qc::{Finding, ResidentView, Rule, rule_meta};
 
 /// Plain words for a programme code.
-pub(super) fn programme_words(code: &str) -> &str {
+pub(in crate::qc) fn programme_words(code: &str) -> &str {
     match code {
         "HTN" => "hypertension",
         "T2D" => "diabetes",

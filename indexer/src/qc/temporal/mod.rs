@@ -11,7 +11,7 @@ mod contact;
 mod dates;
 mod dormant;
 #[cfg(test)]
-mod fixtures;
+pub(in crate::qc) mod fixtures;
 mod growth;
 mod integrity;
 #[cfg(test)]
@@ -24,6 +24,7 @@ mod vaccine;
 mod window;
 
 pub use child::{T09ChildCheckSchedule, T10VaccineMinimumAge};
+pub(in crate::qc) use chronic::programme_words;
 pub use chronic::{
     T03HtnFollowUpCadence, T04T2dFollowUpCadence, T05GlycaemicGap, T08AnnualHealthCheck,
 };
@@ -36,6 +37,7 @@ pub use maternal::{T13AntenatalSchedule, T14PostpartumVisits, T15PregnancyTimeli
 pub use programme::T19ServiceBeforeDiagnosis;
 pub use smi_tb::{T16SmiCadence, T17TbCaseManagement};
 pub use vaccine::{T11DoseInterval, T12VaccineOverdue};
+pub(in crate::qc) use window::follow_up_day;
 
 use time::{Date, Duration, OffsetDateTime};
 

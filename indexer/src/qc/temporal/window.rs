@@ -221,7 +221,7 @@ impl Coverage {
 }
 
 /// The calendar day of a follow-up's visit as written (its UTC day if the visit is gone).
-pub(super) fn follow_up_day(facts: &Facts, f: &FollowUp) -> Date {
+pub(in crate::qc) fn follow_up_day(facts: &Facts, f: &FollowUp) -> Date {
     facts
         .visits
         .get(f.visit)
