@@ -147,6 +147,15 @@ pub trait Qc: Send + Sync + 'static {
     /// One resident's findings, programmes, completeness score and events (JSON object), as
     /// of now.
     async fn resident(&self, pseudonym: &Pseudonym) -> PortResult<serde_json::Value>;
+    /// Cross-institution QC of a resident (the I rules of the catalogue) over this node's
+    /// records and the verified records of other members, with the merged timeline, each item
+    /// naming its institution (JSON object). Evidence and timeline items name records as
+    /// `origin#leaf`.
+    async fn consortium(
+        &self,
+        pseudonym: &Pseudonym,
+        remote: &[RemoteRecord],
+    ) -> PortResult<serde_json::Value>;
     /// Institution summary: counts per rule, score distribution, share under 60 (JSON object).
     async fn summary(&self) -> PortResult<serde_json::Value>;
     /// New events as they arise, for every resident.

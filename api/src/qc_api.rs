@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::Uri;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::get;
@@ -79,6 +79,12 @@ fn named<'a>(state: &AppState, s: &'a str) -> ApiResult<(Resident, Option<&'a st
     Ok((r, patient))
 }
 
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScopeQuery {
+    scope: Option<String>,
+}
+
 fn query_of(uri: &Uri) -> String {
     uri.path_and_query()
         .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned())
@@ -115,31 +121,62 @@ fn collect_leaves(v: &Value, out: &mut BTreeSet<u64>) {
 /// One resident's QC as of now: findings (rule, severity, evidence leaves, message), the
 /// completeness score with its band and parts, programmes and events. Audited.
 #[utoipa::path(get, path = "/v1/qc/residents/{resident}", tag = "qc", security(("bearer" = [])),
-    params(("resident" = String, Path, description = "Patient id, Patient/<id> or 64-hex pseudonym")),
+    params(
+        ("resident" = String, Path, description = "Patient id, Patient/<id> or 64-hex pseudonym"),
+        ("scope" = Option<String>, Query, description = "local (default), or consortium: adds `consortium` with the cross-institution findings (QC-I rules) and the merged timeline over the verified records other members share, and what each holder answered"),
+    ),
     responses(
-        (status = 200, description = "{resident, at, score: {value, band, modules}, programmes, events, findings, records, audit_leaf}"),
+        (status = 200, description = "{resident, at, score: {value, band, modules}, programmes, events, findings, records, audit_leaf[, consortium: {holders, findings, timeline, records}]}"),
         (status = 400, description = "Neither a Patient id nor a pseudonym"),
         (status = 401, description = "No or bad token"),
         (status = 403, description = "Not allowed to read this resident's QC"),
         (status = 404, description = "No such resident in this log"),
+        (status = 501, description = "scope=consortium on a node that is not in a consortium network"),
         (status = 503, description = "The read could not be audited, so it was refused"),
     ))]
 async fn resident_qc(
     State(state): State<AppState>,
     access: Access,
     Path(who): Path<String>,
+    Query(q): Query<ScopeQuery>,
     uri: Uri,
 ) -> ApiResult<Json<Value>> {
-    let (r, patient) = named(&state, &who)?;
+    let consortium = match q.scope.as_deref() {
+        None | Some("local") => false,
+        Some("consortium") => true,
+        Some(other) => {
+            return Err(crate::error::ApiError::bad_request(format!(
+                "scope must be 'local' or 'consortium', not '{other}'"
+            ))
+            .at("scope"));
+        }
+    };
+    let (r, patient) = if consortium {
+        crate::fhir::consortium::subject_named(&state, &who)?
+    } else {
+        named(&state, &who)?
+    };
     access.allow(Op::QcResident(&r.pseudonym))?;
     let mut v = state.qc.resident(&r.pseudonym).await?;
+    let mut remote = Vec::new();
+    if consortium {
+        let gathered = crate::fhir::consortium::gather(&state, &access, &r).await?;
+        let mut c = state.qc.consortium(&r.pseudonym, &gathered.records).await?;
+        c["holders"] = json!(gathered.holders);
+        remote = gathered
+            .records
+            .iter()
+            .map(|x| format!("{}#{}", x.envelope.origin, x.index))
+            .collect();
+        v["consortium"] = c;
+    }
     let leaves: Vec<u64> = evidence(&v).into_iter().collect();
     let read = audit::Read {
         interaction: "operation",
         query: &query_of(&uri),
         patient_id: patient,
         leaves: &leaves,
-        remote: &[],
+        remote: &remote,
     };
     let leaf = audit::record(&state, &access, &r, &read).await?;
     v["audit_leaf"] = json!(leaf);

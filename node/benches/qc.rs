@@ -149,7 +149,7 @@ fn in_memory(
     println!(
         "evaluate all: {} residents, {} rules, {findings} findings in {all:.2} s = {:.0} residents/s; per resident p50 {:.3} ms, p99 {:.3} ms",
         per_resident.len(),
-        engine.rules.len(),
+        engine.resident_rules().count(),
         per_resident.len() as f64 / all,
         percentile(&mut per_resident, 0.5),
         percentile(&mut per_resident, 0.99)

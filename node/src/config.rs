@@ -288,6 +288,9 @@ listen = "/ip4/127.0.0.1/tcp/0"
 bootstrap = []
 # Re-read the active members from the chain this often (seconds).
 allowlist_refresh_secs = 30
+# Keep other members' verified records in memory at most this long (seconds; 0 = never), and
+# only while the resident's consent holds (checked on chain at every use).
+remote_cache_secs = 120
 
 [api]
 # `healthledger node` serves the HTTP API (FHIR R4 under /fhir, /v1/..., /openapi.json) here.

@@ -38,17 +38,7 @@ pub struct Page<'a> {
 pub async fn everything(state: &AppState, access: &Access, p: Page<'_>) -> ApiResult<Response> {
     let resident = subject(state, p.id)?;
     access.allow(Op::ReadResident(&resident.pseudonym))?;
-    let consortium = state.consortium.as_ref().ok_or_else(|| {
-        ApiError::from(PortError::NotConfigured(
-            "this node is not in a consortium network ([network] enabled = false): ask with scope=local".into(),
-        ))
-    })?;
-    let ask = ConsortiumAsk {
-        pseudonym: resident.pseudonym,
-        purpose: access.purpose.clone(),
-        break_glass_reason: access.break_glass.clone(),
-    };
-    let remote = consortium.gather(&ask).await?;
+    let remote = gather(state, access, &resident).await?;
     let local = meta::resident_latest(state, &resident.pseudonym, p.paging.snapshot, |e| {
         e.kind != "AuditEvent" && !is_summary(&e.kind, &e.id)
     })?;
@@ -93,6 +83,37 @@ pub async fn everything(state: &AppState, access: &Access, p: Page<'_>) -> ApiRe
     };
     let body = page::bundle(state, "searchset", &links, &p.paging, total, entries);
     Ok(crate::error::fhir_body(StatusCode::OK, body))
+}
+
+/// What the other members hold of `resident` and let this node see, verified, for the
+/// caller's purpose (or break-glass).
+pub async fn gather(
+    state: &AppState,
+    access: &Access,
+    resident: &Resident,
+) -> ApiResult<ConsortiumRecords> {
+    let consortium = state.consortium.as_ref().ok_or_else(|| {
+        ApiError::from(PortError::NotConfigured(
+            "this node is not in a consortium network ([network] enabled = false): ask with scope=local".into(),
+        ))
+    })?;
+    let ask = ConsortiumAsk {
+        pseudonym: resident.pseudonym,
+        purpose: access.purpose.clone(),
+        break_glass_reason: access.break_glass.clone(),
+    };
+    Ok(consortium.gather(&ask).await?)
+}
+
+/// [`subject`] for the QC API, which names residents as `resident::resolve` does: the Patient
+/// id named, if one was.
+pub fn subject_named<'a>(state: &AppState, s: &'a str) -> ApiResult<(Resident, Option<&'a str>)> {
+    let is_pseudonym = s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if is_pseudonym {
+        return Ok((subject(state, s)?, None));
+    }
+    let id = s.strip_prefix("Patient/").unwrap_or(s);
+    Ok((resident::resolve(state, s)?, Some(id)))
 }
 
 /// The resident the request names: a Patient of this log, or a 64-hex pseudonym, which may

@@ -48,7 +48,8 @@ pub fn rules(j: &JsonArg) -> Result<()> {
             .iter()
             .map(|r| {
                 json!({"id": r.id(), "level": format!("{:?}", r.level()),
-                       "severity": format!("{:?}", r.severity()), "defaults": r.defaults()})
+                       "severity": format!("{:?}", r.severity()), "defaults": r.defaults(),
+                       "scope": if r.consortium().is_some() { "consortium" } else { "resident" }})
             })
             .collect();
         return super::print_json(

@@ -25,9 +25,39 @@ use super::fetch::{
 use super::gossip::Gossip;
 use crate::net::Network;
 
+/// Who holds records of a resident: the gossip's locator index in a node, a fixed list in
+/// tests and tools.
+pub trait Holders: Send + Sync + 'static {
+    /// The other members holding records of `resident` (hex pseudonym): origin, and the peer
+    /// to ask when known.
+    fn holders_of(&self, resident: &str) -> Vec<(String, Option<libp2p::PeerId>)>;
+}
+
+impl Holders for Gossip {
+    fn holders_of(&self, resident: &str) -> Vec<(String, Option<libp2p::PeerId>)> {
+        self.holders(resident)
+            .into_keys()
+            .filter(|o| o != self.origin())
+            .map(|o| {
+                let peer = self.peer_of(&o);
+                (o, peer)
+            })
+            .collect()
+    }
+}
+
+/// A fixed list of holders (origin, peer), the same for every resident.
+pub struct FixedHolders(pub Vec<(String, libp2p::PeerId)>);
+
+impl Holders for FixedHolders {
+    fn holders_of(&self, _resident: &str) -> Vec<(String, Option<libp2p::PeerId>)> {
+        self.0.iter().map(|(o, p)| (o.clone(), Some(*p))).collect()
+    }
+}
+
 /// How long one holder may take to answer before it is reported unreachable.
 pub const HOLDER_TIMEOUT: Duration = Duration::from_secs(20);
-/// The longest a verified answer is kept (consent permitting).
+/// The longest a verified answer is kept (consent permitting) unless configured otherwise.
 pub const CACHE_TTL: Duration = Duration::from_secs(120);
 
 /// Who this node is on chain, for re-checking its own consents.
@@ -45,7 +75,7 @@ struct Kept {
 
 pub struct ConsortiumService {
     network: Arc<Network>,
-    gossip: Arc<Gossip>,
+    holders: Arc<dyn Holders>,
     requester: Requester,
     chain: Arc<dyn FetchChain>,
     grantee: Grantee,
@@ -57,14 +87,14 @@ pub struct ConsortiumService {
 impl ConsortiumService {
     pub fn new(
         network: Arc<Network>,
-        gossip: Arc<Gossip>,
+        holders: Arc<dyn Holders>,
         requester: Requester,
         chain: Arc<dyn FetchChain>,
         grantee: Grantee,
     ) -> Self {
         Self {
             network,
-            gossip,
+            holders,
             requester,
             chain,
             grantee,
@@ -141,16 +171,9 @@ impl ConsortiumService {
 
     /// Asks every holder of the resident other than this node.
     async fn ask_holders(&self, ask: &Ask) -> (Vec<Fetched>, Vec<HolderOutcome>) {
-        let resident = hex::encode(ask.resident);
-        let own = self.gossip.origin().to_owned();
-        let holders: Vec<String> = self
-            .gossip
-            .holders(&resident)
-            .into_keys()
-            .filter(|o| *o != own)
-            .collect();
-        let asks = holders.into_iter().map(|origin| async move {
-            let Some(peer) = self.gossip.peer_of(&origin) else {
+        let holders = self.holders.holders_of(&hex::encode(ask.resident));
+        let asks = holders.into_iter().map(|(origin, peer)| async move {
+            let Some(peer) = peer else {
                 return Err(outcome(&origin, "unreachable", "no peer known for it"));
             };
             let fetched = tokio::time::timeout(

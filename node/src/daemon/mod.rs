@@ -61,6 +61,7 @@ pub fn run_with(node: Node, on_serving: impl FnOnce(Option<&str>)) -> Result<()>
                 ledger.clone(),
                 qc_shared.clone(),
                 node.config.qc.enabled,
+                node.config.institution.name.clone(),
                 stop.clone(),
             )?);
             let (listener, url) = api::bind(&node.config.api.listen).await?;
@@ -176,13 +177,18 @@ fn consortium_view(
     let fetch_chain = Arc::new(NodeChain::new(chain.clone()));
     let requester = Requester::new(&node.signer()?, fetch_chain.clone())
         .context("setting up the record requester")?;
-    Ok(Arc::new(ConsortiumService::new(
-        network.clone(),
-        gossip.clone(),
-        requester,
-        fetch_chain,
-        Grantee::Chain(chain.clone()),
-    )))
+    Ok(Arc::new(
+        ConsortiumService::new(
+            network.clone(),
+            gossip.clone() as Arc<dyn crate::consortium::view::Holders>,
+            requester,
+            fetch_chain,
+            Grantee::Chain(chain.clone()),
+        )
+        .with_cache_ttl(std::time::Duration::from_secs(
+            node.config.network.remote_cache_secs,
+        )),
+    ))
 }
 
 /// Gossips this node's anchored checkpoints and record locators, and keeps the other members'.

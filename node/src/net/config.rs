@@ -9,8 +9,8 @@ use super::NetError;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkConfig {
-    /// Join the consortium network (libp2p). Off until the record exchange it carries exists,
-    /// so that existing nodes change nothing.
+    /// Join the consortium network (libp2p). Off by default: a node alone (or a newcomer's
+    /// `healthledger dev`) has no peers, and joining needs the consortium's chain and key.
     pub enabled: bool,
     /// Where to accept peers, as a multiaddr (`/ip4/0.0.0.0/tcp/4001` to be reachable).
     pub listen: String,
@@ -19,6 +19,14 @@ pub struct NetworkConfig {
     /// Re-read the active members from the chain this often (seconds); membership events on
     /// the chain trigger a re-read sooner.
     pub allowlist_refresh_secs: u64,
+    /// Keep other members' verified answers in memory at most this long (seconds; 0: never),
+    /// and only while the resident's consent holds.
+    #[serde(default = "default_remote_cache_secs")]
+    pub remote_cache_secs: u64,
+}
+
+fn default_remote_cache_secs() -> u64 {
+    120
 }
 
 impl Default for NetworkConfig {
@@ -28,6 +36,7 @@ impl Default for NetworkConfig {
             listen: "/ip4/127.0.0.1/tcp/0".into(),
             bootstrap: Vec::new(),
             allowlist_refresh_secs: 30,
+            remote_cache_secs: default_remote_cache_secs(),
         }
     }
 }

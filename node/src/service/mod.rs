@@ -3,3 +3,4 @@
 
 pub mod chain;
 pub mod qc;
+mod qc_consortium;

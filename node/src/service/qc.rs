@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::{Context, Result};
 use async_trait::async_trait;
-use hl_api::ports::{PortError, PortResult, Qc, QcEvent};
+use hl_api::ports::{PortError, PortResult, Qc, QcEvent, RemoteRecord};
 use hl_indexer::assess::Assessor;
 use hl_indexer::events::Event;
 use hl_indexer::score::{Band, Score};
@@ -106,6 +106,8 @@ pub struct QcPort {
     assessor: Arc<Assessor>,
     shared: Arc<QcShared>,
     enabled: bool,
+    /// This institution's name, for the consortium view.
+    institution: String,
     rules: Value,
     /// Taken (dropped) when the node stops, so that open event streams end and the server's
     /// graceful shutdown is not held up by them.
@@ -119,6 +121,7 @@ impl QcPort {
         ledger: Arc<Ledger>,
         shared: Arc<QcShared>,
         enabled: bool,
+        institution: String,
         stop: watch::Receiver<bool>,
     ) -> Result<Self> {
         let assessor = Arc::new(crate::commands::qc::assessor()?);
@@ -130,6 +133,7 @@ impl QcPort {
             assessor,
             shared,
             enabled,
+            institution,
             rules,
             events,
         })
@@ -188,6 +192,9 @@ fn catalogue(assessor: &Assessor) -> Result<Value> {
                     None => json!({}),
                 },
                 "regional_defaults": r.defaults(),
+                // The I rules need several institutions' records: they run over the consortium
+                // view (`/v1/qc/residents/{r}?scope=consortium`), not per resident.
+                "scope": if r.consortium().is_some() { "consortium" } else { "resident" },
                 "params_version": version,
             }))
         })
@@ -221,6 +228,23 @@ impl Qc for QcPort {
             v["at"] = json!(rfc3339(at));
             v["records"] = json!(tree.records.len());
             Ok(v)
+        })
+        .await
+        .map_err(internal)?
+    }
+
+    async fn consortium(
+        &self,
+        pseudonym: &Pseudonym,
+        remote: &[RemoteRecord],
+    ) -> PortResult<Value> {
+        let (ledger, assessor) = (self.ledger.clone(), self.assessor.clone());
+        let (resident, remote) = (hex::encode(pseudonym), remote.to_vec());
+        let institution = self.institution.clone();
+        tokio::task::spawn_blocking(move || {
+            let at = OffsetDateTime::now_utc();
+            super::qc_consortium::assess(&ledger, &assessor, &institution, &resident, &remote, at)
+                .map_err(internal)
         })
         .await
         .map_err(internal)?

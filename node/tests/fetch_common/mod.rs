@@ -144,7 +144,7 @@ pub fn anchor(chain: &MemoryChain, inst: &Inst) {
 }
 
 pub struct Node {
-    pub net: Network,
+    pub net: Arc<Network>,
     pub stop: watch::Sender<bool>,
 }
 
@@ -168,7 +168,10 @@ impl Node {
         let net = Network::start(params, members, handler, stop_rx)
             .await
             .unwrap();
-        Node { net, stop }
+        Node {
+            net: Arc::new(net),
+            stop,
+        }
     }
 
     pub async fn shut(self) {
