@@ -372,9 +372,11 @@ async fn scenario(n: usize, rounds: usize) -> Result<Figures> {
     let (nodes, registry) = start(n, &links, &stop).await?;
     let hops = distances(&links);
     let diameter = hops.iter().flatten().copied().max().unwrap_or(0);
+    let degree = |i: usize| hops[i].iter().filter(|&&d| d == 1).count();
     println!(
-        "{n} members: {} links, diameter {diameter} hops, connected in {:.2} s",
+        "{n} members: {} links, at most {} per member, diameter {diameter} hops, connected in {:.2} s",
         links.iter().map(Vec::len).sum::<usize>(),
+        (0..n).map(degree).max().unwrap_or(0),
         connecting.elapsed().as_secs_f64()
     );
     let mut receipts = watch_receipts(&nodes);
