@@ -15,6 +15,7 @@
 
 pub mod chain;
 pub mod cli;
+pub mod demo;
 mod error;
 pub mod http;
 pub mod node;
