@@ -13,7 +13,9 @@ use common::Hl;
 use common::api::ApiNode;
 use serde_json::json;
 use time::OffsetDateTime;
-use wallet::{Siwe, bind, patient, personal_sign, post_siwe, residents, rfc3339, sign_in};
+use wallet::{
+    Fresh as _, Siwe, bind, patient, personal_sign, post_siwe, residents, rfc3339, sign_in,
+};
 
 fn set_regulator(hl: &Hl, address: &str) {
     let r = hl.run(&["chain", "regulator", "--address", address]);

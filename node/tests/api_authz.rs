@@ -21,7 +21,9 @@ use common::Hl;
 use common::api::{ApiNode, Resp};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
-use wallet::{FAR, Siwe, bind, grant_body, patient, post_siwe, revoke_body, sign_in, typed};
+use wallet::{
+    FAR, Fresh as _, Siwe, bind, grant_body, patient, post_siwe, revoke_body, sign_in, typed,
+};
 
 /// Callers, in column order: no token, the four staff roles, residents A and B (SIWE), and a
 /// regulator (SIWE).

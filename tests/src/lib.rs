@@ -1,5 +1,7 @@
 //! Real processes for integration tests, on loopback only, stopped when dropped.
 
+pub mod localnet;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -16,23 +18,33 @@ pub fn repo_root() -> PathBuf {
 
 /// A foundry tool from the pinned npm packages (`npm ci` installs them).
 pub fn foundry_bin(tool: &str) -> PathBuf {
+    foundry_path(tool).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`foundry_bin`], or why it is not there.
+pub fn foundry_path(tool: &str) -> Result<PathBuf, String> {
     let p = repo_root().join(format!(
         "node_modules/@foundry-rs/{tool}-linux-amd64/bin/{tool}"
     ));
-    assert!(
-        p.exists(),
-        "{tool} not installed at {} (run `npm ci` at the repo root)",
-        p.display()
-    );
-    p
+    if p.exists() {
+        Ok(p)
+    } else {
+        Err(format!(
+            "{tool} not installed at {} (run `npm ci` at the repo root)",
+            p.display()
+        ))
+    }
 }
 
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
+    try_free_port().unwrap_or_else(|e| panic!("no free loopback port: {e}"))
+}
+
+fn try_free_port() -> std::io::Result<u16> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .expect("a free loopback port")
 }
 
 /// An anvil chain on a free loopback port, killed on drop.
@@ -47,17 +59,23 @@ impl Anvil {
     /// that loses the bind exits, so a start counts only if our child is alive once the port
     /// answers (and a lost race is retried on another port).
     pub fn start() -> Self {
-        for _ in 0..5 {
-            if let Some(anvil) = Self::try_start() {
-                return anvil;
-            }
-        }
-        panic!("anvil did not start after 5 attempts");
+        Self::launch().unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn try_start() -> Option<Self> {
-        let port = free_port();
-        let child = Command::new(foundry_bin("anvil"))
+    /// [`Anvil::start`], or why anvil could not be started.
+    pub fn launch() -> Result<Self, String> {
+        let bin = foundry_path("anvil")?;
+        for _ in 0..5 {
+            if let Some(anvil) = Self::try_start(&bin)? {
+                return Ok(anvil);
+            }
+        }
+        Err("anvil did not start after 5 attempts".into())
+    }
+
+    fn try_start(bin: &std::path::Path) -> Result<Option<Self>, String> {
+        let port = try_free_port().map_err(|e| format!("no free loopback port: {e}"))?;
+        let child = Command::new(bin)
             .args([
                 "--host",
                 "127.0.0.1",
@@ -68,7 +86,7 @@ impl Anvil {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("spawn anvil");
+            .map_err(|e| format!("spawning {}: {e}", bin.display()))?;
         let mut anvil = Self {
             child,
             port,
@@ -77,16 +95,15 @@ impl Anvil {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if !matches!(anvil.child.try_wait(), Ok(None)) {
-                return None; // exited: the port was taken
+                return Ok(None); // exited: the port was taken
             }
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 std::thread::sleep(Duration::from_millis(100));
-                return matches!(anvil.child.try_wait(), Ok(None)).then_some(anvil);
+                return Ok(matches!(anvil.child.try_wait(), Ok(None)).then_some(anvil));
             }
-            assert!(
-                Instant::now() < deadline,
-                "anvil did not start on port {port}"
-            );
+            if Instant::now() >= deadline {
+                return Err(format!("anvil did not start on port {port} within 20 s"));
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }

@@ -1,74 +1,43 @@
 //! A chain for node tests: anvil with the contract deployed and this node admitted and funded.
+//! Deploying, admitting and reading the chain are `hl_tests::localnet::chain`'s.
 
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::providers::ProviderBuilder;
+use hl_tests::localnet::Cli;
+use hl_tests::localnet::chain::{self as lchain, Rpc};
 use hl_tests::{ANVIL_KEY_0, Anvil};
 
 use super::Hl;
 
+fn cli(hl: &Hl) -> Cli {
+    Cli::new(super::bin(), hl.data())
+}
+
 /// JSON-RPC call to the test chain.
 pub fn rpc(anvil: &Anvil, method: &str, params: serde_json::Value) -> serde_json::Value {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let p = ProviderBuilder::new().connect_http(anvil.url.parse().expect("url"));
-        p.raw_request::<_, serde_json::Value>(method.to_owned().into(), params)
-            .await
-            .expect(method)
-    })
+    Rpc::new(&anvil.url)
+        .and_then(|r| r.call(method, params))
+        .unwrap_or_else(|e| panic!("{method}: {e}"))
 }
 
 /// Deploys the contract, admits `hl`'s institution and funds its account; returns
 /// (contract address, member account).
 pub fn setup(hl: &Hl, anvil: &Anvil) -> (String, String) {
     let gk = hl.write("governor.key", format!("{ANVIL_KEY_0}\n").as_bytes());
-    let gk = gk.to_str().expect("path");
-    let r = hl.run(&["chain", "deploy", "--rpc", &anvil.url, "--governor-key", gk]);
-    assert!(r.ok, "deploy: {}", r.stderr);
-    let contract = r.stdout.trim().to_owned();
-    let with_chain = |args: &[&str]| run_on_chain(hl, anvil, &contract, args);
-    let status: serde_json::Value =
-        serde_json::from_str(&with_chain(&["chain", "status", "--json"]).stdout).expect("json");
-    let account = status["account"].as_str().expect("account").to_owned();
-    let vkey = hl.run(&["log", "key"]).stdout.trim().to_owned();
-    let r = with_chain(&[
-        "chain",
-        "admit",
-        "--governor-key",
-        gk,
-        "--member",
-        &account,
-        "--verifier-key",
-        &vkey,
-        "--name",
-        "Test CHC",
-    ]);
-    assert!(r.ok, "admit: {}", r.stderr);
-    rpc(
-        anvil,
-        "anvil_setBalance",
-        serde_json::json!([account, "0x56BC75E2D63100000"]),
-    );
-    (contract, account)
+    let contract =
+        lchain::deploy(&cli(hl), &anvil.url, &gk).unwrap_or_else(|e| panic!("deploy: {e}"));
+    let m = lchain::admit(&cli(hl).on_chain(&anvil.url, &contract), &gk, "Test CHC")
+        .unwrap_or_else(|e| panic!("admit: {e}"));
+    Rpc::new(&anvil.url)
+        .and_then(|r| r.fund(&m.account))
+        .unwrap_or_else(|e| panic!("fund: {e}"));
+    (contract, m.account)
 }
 
 /// (size, root hex) of the latest head the contract holds for `account`.
 pub fn anchored(anvil: &Anvil, contract: &str, account: &str) -> (u64, String) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let p = ProviderBuilder::new().connect_http(anvil.url.parse().expect("url"));
-        let c = hl_contracts::HealthLedger::new(contract.parse().expect("address"), &p);
-        let h = c
-            .latestHead(account.parse().expect("address"))
-            .call()
-            .await
-            .expect("latestHead");
-        (h.size, hex::encode(h.root.0))
-    })
+    Rpc::new(&anvil.url)
+        .and_then(|r| r.latest_head(contract, account))
+        .unwrap_or_else(|e| panic!("latestHead: {e}"))
 }
 
 /// Runs `healthledger ARGS` against the test chain and contract.
@@ -107,30 +76,10 @@ pub fn set_suspended(anvil: &Anvil, contract: &str, account: &str, suspended: bo
 
 /// Admits `hl`'s institution with the governor key kept in `gov`'s data dir.
 pub fn admit(hl: &Hl, gov: &Hl, anvil: &Anvil, contract: &str, name: &str) -> String {
-    let status = run_on_chain(hl, anvil, contract, &["chain", "status", "--json"]);
-    let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("chain status");
-    let account = status["account"].as_str().expect("chain status").to_owned();
-    let vkey = hl.run(&["log", "key"]).stdout.trim().to_owned();
     let gk = gov.dir.path().join("governor.key");
-    let r = run_on_chain(
-        hl,
-        anvil,
-        contract,
-        &[
-            "chain",
-            "admit",
-            "--governor-key",
-            gk.to_str().unwrap(),
-            "--member",
-            &account,
-            "--verifier-key",
-            &vkey,
-            "--name",
-            name,
-        ],
-    );
-    assert!(r.ok, "admit: {}", r.stderr);
-    account
+    lchain::admit(&cli(hl).on_chain(&anvil.url, contract), &gk, name)
+        .unwrap_or_else(|e| panic!("admit: {e}"))
+        .account
 }
 
 /// Points `hl`'s config at the test chain (in the file: the test process's env is shared).
