@@ -114,6 +114,17 @@ pub async fn record(
     read: &Read<'_>,
 ) -> ApiResult<u64> {
     emergency_access(state, access, resident).await?;
+    append(state, access, resident, read).await
+}
+
+/// [`record`] without the chain event: for a read whose break-glass access was already
+/// emitted with [`emergency_access`] (the consortium view emits it before it asks anyone).
+pub async fn append(
+    state: &AppState,
+    access: &Access,
+    resident: &Resident,
+    read: &Read<'_>,
+) -> ApiResult<u64> {
     let at = OffsetDateTime::now_utc();
     let resource = event(state, access, read, at);
     let content_sha256 =

@@ -160,6 +160,10 @@ async fn resident_qc(
     let mut v = state.qc.resident(&r.pseudonym).await?;
     let mut remote = Vec::new();
     if consortium {
+        // The merged timeline shows other members' clinical records: the same permission as
+        // reading them (clinicians, the resident), not only QC's.
+        access.allow(Op::ReadResident(&r.pseudonym))?;
+        audit::emergency_access(&state, &access, &r).await?;
         let gathered = crate::fhir::consortium::gather(&state, &access, &r).await?;
         let mut c = state.qc.consortium(&r.pseudonym, &gathered.records).await?;
         c["holders"] = json!(gathered.holders);
@@ -178,7 +182,11 @@ async fn resident_qc(
         leaves: &leaves,
         remote: &remote,
     };
-    let leaf = audit::record(&state, &access, &r, &read).await?;
+    let leaf = if consortium {
+        audit::append(&state, &access, &r, &read).await?
+    } else {
+        audit::record(&state, &access, &r, &read).await?
+    };
     v["audit_leaf"] = json!(leaf);
     Ok(Json(v))
 }

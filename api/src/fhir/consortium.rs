@@ -38,6 +38,9 @@ pub struct Page<'a> {
 pub async fn everything(state: &AppState, access: &Access, p: Page<'_>) -> ApiResult<Response> {
     let resident = subject(state, p.id)?;
     access.allow(Op::ReadResident(&resident.pseudonym))?;
+    // A break-glass read is on chain before anyone is asked (fail closed), not after the
+    // holders have disclosed.
+    audit::emergency_access(state, access, &resident).await?;
     let remote = gather(state, access, &resident).await?;
     let local = meta::resident_latest(state, &resident.pseudonym, p.paging.snapshot, |e| {
         e.kind != "AuditEvent" && !is_summary(&e.kind, &e.id)
@@ -64,7 +67,7 @@ pub async fn everything(state: &AppState, access: &Access, p: Page<'_>) -> ApiRe
         leaves: &leaves,
         remote: &remote_leaves,
     };
-    audit::record(state, access, &resident, &read).await?;
+    audit::append(state, access, &resident, &read).await?;
 
     let mut entries = shown_local
         .iter()
