@@ -70,6 +70,11 @@ async fn a_kept_answer_is_served_only_while_the_consent_holds() {
     // No consent: refused, nothing kept, nothing read at the holder.
     let c = gather(&s, None).await;
     assert_eq!(only(&c).status, "refused", "{:?}", c.holders);
+    assert_eq!(
+        only(&c).institution.as_deref(),
+        Some("county"),
+        "named from the registry"
+    );
     assert!(c.records.is_empty());
     assert!(audits(&w.holder).is_empty());
 

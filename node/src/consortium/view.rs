@@ -181,17 +181,24 @@ impl ConsortiumService {
                 self.requester.fetch(&self.network, peer, ask),
             )
             .await;
-            match fetched {
-                Ok(Ok(f)) => Ok(f),
-                Ok(Err(FetchError::Refused(why))) => Err(outcome(&origin, "refused", &why)),
-                Ok(Err(FetchError::Rejected(why))) => Err(outcome(&origin, "rejected", &why)),
-                Ok(Err(e)) => Err(outcome(&origin, "unreachable", &e.to_string())),
-                Err(_) => Err(outcome(
+            let mut failed = match fetched {
+                Ok(Ok(f)) => return Ok(f),
+                Ok(Err(FetchError::Refused(why))) => outcome(&origin, "refused", &why),
+                Ok(Err(FetchError::Rejected(why))) => outcome(&origin, "rejected", &why),
+                Ok(Err(e)) => outcome(&origin, "unreachable", &e.to_string()),
+                Err(_) => outcome(
                     &origin,
                     "unreachable",
                     &format!("no answer within {} s", HOLDER_TIMEOUT.as_secs()),
-                )),
+                ),
+            };
+            // A refusal carries no name; the registry has it (people read names, not origins).
+            if let Some(key) = crate::net::identity::key_of_peer(&peer)
+                && let Ok(Some(m)) = self.chain.member_by_key(&key).await
+            {
+                failed.institution = Some(m.name);
             }
+            Err(failed)
         });
         let (mut ok, mut others) = (Vec::new(), Vec::new());
         for r in futures_util::future::join_all(asks).await {
