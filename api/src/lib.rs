@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod consent;
+pub mod consortium_api;
 pub mod error;
 pub mod fhir;
 pub mod ledger_api;

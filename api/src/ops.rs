@@ -53,9 +53,33 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .head()
         .map(|h| h.size as f64)
         .unwrap_or(f64::NAN);
-    let text = state
-        .metrics
-        .render(&[("healthledger_log_size", "Records in the log.", size)]);
+    let mut gauges = vec![("healthledger_log_size", "Records in the log.", size)];
+    if let Some(c) = &state.consortium {
+        let s = c.status();
+        gauges.extend([
+            (
+                "healthledger_consortium_peers",
+                "Consortium members connected.",
+                s.peers.len() as f64,
+            ),
+            (
+                "healthledger_consortium_split_views",
+                "Split views seen (two roots for one size from one member); any is an incident.",
+                s.split_views.len() as f64,
+            ),
+            (
+                "healthledger_consortium_refused_announcements",
+                "Checkpoint announcements refused (newest 50 at most).",
+                s.refused.len() as f64,
+            ),
+            (
+                "healthledger_consortium_reported_members",
+                "Member answers that failed verification (newest 50 at most).",
+                s.reported.len() as f64,
+            ),
+        ]);
+    }
+    let text = state.metrics.render(&gauges);
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -230,4 +230,27 @@ pub trait Consortium: Send + Sync + 'static {
     /// Asks every member the locator index names as a holder of the resident (other than this
     /// node) and returns only verified records.
     async fn gather(&self, ask: &ConsortiumAsk) -> PortResult<ConsortiumRecords>;
+    /// Peers, the members' latest checkpoints, split views and refusals.
+    fn status(&self) -> ConsortiumStatus;
+}
+
+/// What an operator (or a regulator) checks of the consortium network.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ConsortiumStatus {
+    /// Peer ids of the members connected now.
+    pub peers: Vec<String>,
+    /// The latest verified checkpoint of every other member heard from, by origin.
+    #[schema(value_type = Object)]
+    pub checkpoints: serde_json::Value,
+    /// Split views seen: two roots for one size signed by one member, both notes kept.
+    #[schema(value_type = Vec<Object>)]
+    pub split_views: Vec<serde_json::Value>,
+    /// Refused checkpoint announcements (bad signature, wrong origin, not anchored…), newest last.
+    #[schema(value_type = Vec<Object>)]
+    pub refused: Vec<serde_json::Value>,
+    /// Members whose record answers failed verification, newest last.
+    #[schema(value_type = Vec<Object>)]
+    pub reported: Vec<serde_json::Value>,
+    /// Residents other members announced records of.
+    pub remote_residents: usize,
 }

@@ -66,6 +66,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::ledger_api::Doc::openapi());
     doc.merge(crate::qc_api::Doc::openapi());
     doc.merge(crate::consent::Doc::openapi());
+    doc.merge(crate::consortium_api::Doc::openapi());
     doc.merge(crate::auth::siwe::Doc::openapi());
     doc
 }
@@ -79,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ledger_api::routes())
         .merge(crate::qc_api::routes())
         .merge(crate::consent::routes())
+        .merge(crate::consortium_api::routes())
         .merge(crate::auth::siwe::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -227,4 +227,38 @@ fn cross_institution_qc_sees_conflicts_and_a_restarted_member_catches_up() {
         })
     })
     .unwrap();
+
+    // What the operator sees: both members connected, their checkpoints, nothing refused.
+    let status = wait::until("the city connected to both members again", WAIT, || {
+        let s = city
+            .get("/v1/consortium", Some(city.token("admin").unwrap()), &[])?
+            .expect_json(200)?;
+        Ok(if s["peers"].as_array().map_or(0, Vec::len) == 2 {
+            Ok(s)
+        } else {
+            Err(s.to_string())
+        })
+    })
+    .unwrap();
+    for origin in [&net.nodes[0].origin, &county.origin] {
+        assert!(
+            status["checkpoints"][origin.as_str()]["size"]
+                .as_u64()
+                .is_some(),
+            "{status:#}"
+        );
+    }
+    assert_eq!(status["split_views"], json!([]));
+    assert_eq!(status["reported"], json!([]));
+    assert!(
+        status["remote_residents"].as_u64().unwrap() >= 2,
+        "{status:#}"
+    );
+    let metrics = city.get("/metrics", None, &[]).unwrap();
+    let text = metrics.text;
+    assert!(text.contains("healthledger_consortium_peers 2"), "{text}");
+    assert!(
+        text.contains("healthledger_consortium_split_views 0"),
+        "{text}"
+    );
 }

@@ -29,6 +29,8 @@ pub enum Op<'a> {
     QcResident(&'a Pseudonym),
     /// Institution-wide QC summary and event stream.
     QcInstitution,
+    /// The consortium network's status: peers, checkpoints, split views.
+    Consortium,
 }
 
 impl Op<'_> {
@@ -44,6 +46,7 @@ impl Op<'_> {
             Op::Ledger => "read the ledger",
             Op::QcResident(_) => "read residents' QC",
             Op::QcInstitution => "read the institution's QC",
+            Op::Consortium => "read the consortium network's status",
         }
     }
 }
@@ -64,16 +67,18 @@ pub fn allow(p: &Principal, op: Op<'_>) -> Result<(), ApiError> {
             BindWallet => *role == Admin,
             Ledger => true,
             QcResident(_) => matches!(role, Clinician | Auditor | Admin),
-            QcInstitution => matches!(role, Clinician | Auditor | Admin),
+            QcInstitution | Consortium => matches!(role, Clinician | Auditor | Admin),
         },
         (Principal::Resident { .. }, op) => match op {
             ReadResident(r) | ReadAudit(r) | ReadConsent(r) | RelayConsent(r) | QcResident(r) => {
                 own(r)
             }
             ReadShared | Ledger => true,
-            Write | BindWallet | QcInstitution => false,
+            Write | BindWallet | QcInstitution | Consortium => false,
         },
-        (Principal::Regulator { .. }, op) => matches!(op, Ledger | QcResident(_) | QcInstitution),
+        (Principal::Regulator { .. }, op) => {
+            matches!(op, Ledger | QcResident(_) | QcInstitution | Consortium)
+        }
     };
     if ok {
         Ok(())

@@ -260,6 +260,11 @@ impl Gossip {
         self.locators.peer_of(origin)
     }
 
+    /// Residents other members announced records of.
+    pub fn remote_residents(&self) -> usize {
+        self.locators.remote_residents()
+    }
+
     /// This node's own origin.
     pub fn origin(&self) -> &str {
         &self.origin

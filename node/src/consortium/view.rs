@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use alloy::primitives::Address;
 use async_trait::async_trait;
 use hl_api::ports::{
-    Consortium, ConsortiumAsk, ConsortiumRecords, HolderOutcome, PortError, PortResult,
-    RemoteRecord,
+    Consortium, ConsortiumAsk, ConsortiumRecords, ConsortiumStatus, HolderOutcome, PortError,
+    PortResult, RemoteRecord,
 };
 use tokio::sync::OnceCell;
 
@@ -82,6 +82,8 @@ pub struct ConsortiumService {
     account: OnceCell<Address>,
     cache: Mutex<HashMap<([u8; 32], String), Kept>>,
     ttl: Duration,
+    /// For the status: checkpoints, split views, refusals.
+    gossip: Option<Arc<Gossip>>,
 }
 
 impl ConsortiumService {
@@ -101,7 +103,14 @@ impl ConsortiumService {
             account: OnceCell::new(),
             cache: Mutex::new(HashMap::new()),
             ttl: CACHE_TTL,
+            gossip: None,
         }
+    }
+
+    /// Reports what `gossip` learnt in [`Consortium::status`].
+    pub fn with_gossip(mut self, gossip: Arc<Gossip>) -> Self {
+        self.gossip = Some(gossip);
+        self
     }
 
     /// Keeps verified answers this long at most (0: never).
@@ -261,8 +270,58 @@ fn remote_records(f: &Fetched) -> impl Iterator<Item = RemoteRecord> + '_ {
     })
 }
 
+/// The newest `n` of `items`, as JSON.
+fn newest<T: serde::Serialize>(items: &[T], n: usize) -> Vec<serde_json::Value> {
+    items[items.len().saturating_sub(n)..]
+        .iter()
+        .filter_map(|i| serde_json::to_value(i).ok())
+        .collect()
+}
+
+/// How many refusals and reports the status lists.
+const STATUS_ITEMS: usize = 50;
+
 #[async_trait]
 impl Consortium for ConsortiumService {
+    fn status(&self) -> ConsortiumStatus {
+        let mut s = ConsortiumStatus {
+            peers: self
+                .network
+                .connected()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            reported: self
+                .requester
+                .reported()
+                .iter()
+                .rev()
+                .take(STATUS_ITEMS)
+                .rev()
+                .map(|r| {
+                    serde_json::json!({
+                        "peer": r.peer.to_string(),
+                        "origin": r.origin,
+                        "reason": r.reason,
+                    })
+                })
+                .collect(),
+            ..ConsortiumStatus::default()
+        };
+        if let Some(g) = &self.gossip {
+            s.checkpoints = serde_json::to_value(g.latest_checkpoints()).unwrap_or_default();
+            s.split_views = newest(&g.split_views(), STATUS_ITEMS);
+            let refused: Vec<_> = g
+                .reports()
+                .into_iter()
+                .filter(|r| r.kind != super::checkpoints::ReportKind::SplitView)
+                .collect();
+            s.refused = newest(&refused, STATUS_ITEMS);
+            s.remote_residents = g.remote_residents();
+        }
+        s
+    }
+
     async fn gather(&self, ask: &ConsortiumAsk) -> PortResult<ConsortiumRecords> {
         purpose_code(&ask.purpose).map_err(|e| PortError::Rejected(e.to_string()))?;
         let key = (ask.pseudonym, ask.purpose.clone());

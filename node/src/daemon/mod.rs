@@ -187,7 +187,8 @@ fn consortium_view(
         )
         .with_cache_ttl(std::time::Duration::from_secs(
             node.config.network.remote_cache_secs,
-        )),
+        ))
+        .with_gossip(gossip.clone()),
     ))
 }
 
