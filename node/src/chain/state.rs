@@ -35,6 +35,9 @@ pub struct PendingAnchor {
 
 pub struct AnchorState {
     db: Database,
+    /// Woken by every [`AnchorState::record`], so the gossip announces a new head at once
+    /// rather than at its next poll.
+    recorded: tokio::sync::Notify,
 }
 
 impl AnchorState {
@@ -45,7 +48,10 @@ impl AnchorState {
         txn.open_table(ANCHORS)?;
         txn.open_table(PENDING)?;
         txn.commit()?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            recorded: tokio::sync::Notify::new(),
+        })
     }
 
     pub fn set_pending(&self, p: Option<&PendingAnchor>) -> Result<()> {
@@ -89,7 +95,14 @@ impl AnchorState {
         txn.open_table(ANCHORS)?
             .insert(r.size, serde_json::to_vec(r)?.as_slice())?;
         txn.commit()?;
+        self.recorded.notify_waiters();
         Ok(())
+    }
+
+    /// Completes at the next [`AnchorState::record`] (create it before checking what is
+    /// recorded, so that a record in between is not missed).
+    pub fn recorded(&self) -> tokio::sync::futures::Notified<'_> {
+        self.recorded.notified()
     }
 
     pub fn last(&self) -> Result<Option<AnchorRecord>> {

@@ -302,11 +302,15 @@ impl Runner {
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let every = self.params.catch_up_every.max(Duration::from_millis(100));
         let mut next_catch_up = Instant::now() + every;
+        let anchors = self.params.anchors.clone();
         loop {
             if *stop.borrow() {
                 break;
             }
             tokio::select! {
+                // A head just anchored is announced at once; the poll is the backstop (and
+                // finds newly ingested records for the locators).
+                _ = anchors.recorded() => self.poll().await,
                 _ = stop.changed() => {}
                 m = self.gossip.recv() => match m {
                     Ok(m) => self.on_gossip(m).await,
