@@ -9,8 +9,8 @@ use utoipa::OpenApi;
 
 use crate::auth::Access;
 use crate::auth::policy::Op;
-use crate::error::{ApiError, ApiResult};
-use crate::ports::{ConsortiumStatus, PortError};
+use crate::error::ApiResult;
+use crate::ports::ConsortiumStatus;
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -21,23 +21,25 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/consortium", get(status))
 }
 
-/// The consortium network: peers, members' checkpoints, split views, refusals, reported members.
+/// The consortium network: peers, members' checkpoints, split views, refusals, reported
+/// members; `enabled: false` on a node that is not in one.
 #[utoipa::path(get, path = "/v1/consortium", tag = "consortium", security(("bearer" = [])),
     responses(
         (status = 200, description = "Status of the consortium network", body = ConsortiumStatus),
         (status = 401, description = "No or bad token"),
         (status = 403, description = "Not allowed"),
-        (status = 501, description = "This node is not in a consortium network"),
     ))]
 async fn status(
     State(state): State<AppState>,
     access: Access,
 ) -> ApiResult<Json<ConsortiumStatus>> {
     access.allow(Op::Consortium)?;
-    let c = state.consortium.as_ref().ok_or_else(|| {
-        ApiError::from(PortError::NotConfigured(
-            "this node is not in a consortium network ([network] enabled = false)".into(),
-        ))
-    })?;
-    Ok(Json(c.status()))
+    // A node outside a consortium answers that it is outside (enabled: false), not an error:
+    // "is this node in the network" is the first thing an operator asks.
+    Ok(Json(
+        state
+            .consortium
+            .as_ref()
+            .map_or_else(ConsortiumStatus::default, |c| c.status()),
+    ))
 }

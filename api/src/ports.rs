@@ -237,6 +237,9 @@ pub trait Consortium: Send + Sync + 'static {
 /// What an operator (or a regulator) checks of the consortium network.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct ConsortiumStatus {
+    /// Whether this node is in a consortium network (`[network] enabled`); all else is empty
+    /// when not.
+    pub enabled: bool,
     /// Peer ids of the members connected now.
     pub peers: Vec<String>,
     /// The latest verified checkpoint of every other member heard from, by origin.

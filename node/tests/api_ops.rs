@@ -17,6 +17,13 @@ fn health_readiness_metrics_openapi_and_errors() {
     let metrics = node.get("/metrics", None).expect(200).text;
     assert!(metrics.contains("healthledger_log_size"), "{metrics}");
     assert!(metrics.contains("route=\"/healthz\""), "{metrics}");
+    // Outside a consortium network: said plainly, and no consortium gauges.
+    let status = node
+        .get("/v1/consortium", Some(node.token("admin")))
+        .expect(200)
+        .json();
+    assert_eq!(status["enabled"], false, "{status}");
+    assert!(!metrics.contains("healthledger_consortium_peers"), "{metrics}");
     // Unknown route and wrong method: OperationOutcome with the status.
     let r = node.get("/nope", None).expect(404);
     assert_eq!(r.outcome()["issue"][0]["code"], "not-found");

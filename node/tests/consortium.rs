@@ -248,6 +248,7 @@ fn cross_institution_qc_sees_conflicts_and_a_restarted_member_catches_up() {
             "{status:#}"
         );
     }
+    assert_eq!(status["enabled"], true);
     assert_eq!(status["split_views"], json!([]));
     assert_eq!(status["reported"], json!([]));
     assert!(

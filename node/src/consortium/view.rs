@@ -285,6 +285,7 @@ const STATUS_ITEMS: usize = 50;
 impl Consortium for ConsortiumService {
     fn status(&self) -> ConsortiumStatus {
         let mut s = ConsortiumStatus {
+            enabled: true,
             peers: self
                 .network
                 .connected()
