@@ -117,7 +117,7 @@ fn main() -> Result<()> {
         "\n$everything?scope=consortium of {total} records (2 × {per_holder}), single client, {requests} requests after {warmup} warm-up"
     );
     println!(
-        "{:<44} {:>8} {:>8} {:>8} {:>8} {:>8}   CPU ms per request",
+        "{:<44} {:>8} {:>8} {:>8} {:>8} {:>8}   CPU ms per request   p50 first → last tenth",
         "scenario", "p50 ms", "p95 ms", "p99 ms", "max ms", "mean ms"
     );
     let r = scenario(
@@ -285,6 +285,8 @@ struct Run {
     cached: usize,
     /// CPU ms per request: requester, holder 1, holder 2, anvil.
     cpu: [f64; 4],
+    /// p50 ms of the first and of the last tenth of the requests.
+    drift: [f64; 2],
 }
 
 /// `warmup` then `n` timed GETs of `path` at `node` with its clinician token; each answer is
@@ -326,8 +328,20 @@ fn scenario(
     for (i, c) in cpu.iter_mut().enumerate() {
         *c = (after[i] - before[i]) / n as f64;
     }
+    // Whether later requests are slower than early ones (the logs grow by an audit each).
+    let tenth = (n / 10).max(1);
+    let mut first = lat[..tenth].to_vec();
+    let mut last = lat[n - tenth..].to_vec();
+    first.sort();
+    last.sort();
+    let drift = [percentile(&first, 0.5), percentile(&last, 0.5)];
     lat.sort();
-    Ok(Run { lat, cached, cpu })
+    Ok(Run {
+        lat,
+        cached,
+        cpu,
+        drift,
+    })
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -338,7 +352,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 fn print_row(name: &str, r: &Run) {
     let mean = r.lat.iter().map(Duration::as_secs_f64).sum::<f64>() / r.lat.len() as f64 * 1e3;
     println!(
-        "{name:<44} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2}   {:.1} / {:.1} / {:.1} / {:.1}",
+        "{name:<44} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2}   {:.1} / {:.1} / {:.1} / {:.1}   {:.1} → {:.1}",
         percentile(&r.lat, 0.50),
         percentile(&r.lat, 0.95),
         percentile(&r.lat, 0.99),
@@ -348,6 +362,8 @@ fn print_row(name: &str, r: &Run) {
         r.cpu[1],
         r.cpu[2],
         r.cpu[3],
+        r.drift[0],
+        r.drift[1],
     );
 }
 
