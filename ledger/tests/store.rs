@@ -309,3 +309,52 @@ fn exported_proof_bundle_verifies_and_any_change_fails() {
     let other = NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[5; 32])).expect("name");
     assert!(parsed.verify(Some(other.verifier())).is_err());
 }
+
+#[test]
+fn a_filtered_resident_snapshot_keeps_only_what_it_accepts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ledger = open(&dir);
+    let first = input()
+        .prepare("a.json", &bundle("p1", "111-22-3333", 3))
+        .expect("valid");
+    ledger.submit(first).expect("written");
+    let again = input()
+        .prepare("b.json", &bundle("p1", "111-22-3333", 0))
+        .expect("valid");
+    ledger.submit(again).expect("written");
+    let size = ledger.head().expect("head").size;
+    let rec = ledger.record(0).expect("read").expect("present");
+    let env: Envelope = serde_json::from_slice(&rec.envelope).expect("envelope");
+    let resident = env.resident_bytes().expect("resident");
+
+    let all = ledger.resident_snapshot(&resident, size).expect("read");
+    assert_eq!(
+        all.iter().map(|r| r.record.index).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 4]
+    );
+    let patients = ledger
+        .resident_snapshot_where(&resident, size, |e| e.kind == "Patient")
+        .expect("read");
+    assert_eq!(
+        patients
+            .iter()
+            .map(|r| (r.record.index, r.next_version))
+            .collect::<Vec<_>>(),
+        vec![(0, Some(4)), (4, None)]
+    );
+    let observations = ledger
+        .resident_snapshot_where(&resident, size, |e| e.kind == "Observation")
+        .expect("read");
+    assert_eq!(observations.len(), 3);
+    for (o, a) in observations.iter().zip(&all[1..4]) {
+        assert_eq!(o.record.content, a.record.content);
+        assert!(o.record.content.is_some());
+        assert!(o.is_latest_at(size));
+    }
+    // A snapshot at an earlier size still ends at that size.
+    let early = ledger
+        .resident_snapshot_where(&resident, 4, |e| e.kind == "Patient")
+        .expect("read");
+    assert_eq!(early.len(), 1);
+    assert!(early[0].is_latest_at(4));
+}

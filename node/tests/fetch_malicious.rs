@@ -1,10 +1,13 @@
 //! A malicious holder (a handler that tampers with the honest answer) is caught: altered
 //! content, a wrong inclusion proof, a checkpoint signed by another key, a checkpoint
 //! inconsistent with the head anchored on chain. Each is rejected and the holder reported.
+//! An honest holder whose next anchor lands while its answer is on its way is asked again,
+//! not reported.
 
 mod fetch_common;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use fetch_common::*;
 use hl_ledger::note::NoteSigner;
@@ -182,5 +185,77 @@ async fn withheld_content_is_not_shown_and_not_held_against_the_holder() {
     assert_eq!(f.records.len(), 3);
     assert!(f.records.iter().all(|r| r.index != f.erased[0]));
     assert!(f.dropped.is_empty() && w.requester.reported().is_empty());
+    w.shut().await;
+}
+
+/// An honest holder whose anchoring task anchors a new head right after each of its first
+/// `times` answers is made, before the answer reaches the requester.
+struct AnchorsMeanwhile {
+    honest: Holder,
+    inst_ledger: Arc<hl_ledger::Ledger>,
+    address: alloy::primitives::Address,
+    chain: Arc<hl_node::consortium::fetch::MemoryChain>,
+    times: usize,
+    done: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl FetchHandler for AnchorsMeanwhile {
+    async fn handle(&self, peer: Peer, request: FetchRequest) -> FetchResponse {
+        let resp = self.honest.handle(peer, request).await;
+        let n = self.done.fetch_add(1, Ordering::SeqCst);
+        if n < self.times {
+            // Another resident's record, then the anchor of the head that includes it.
+            let id = format!("meanwhile-{n}");
+            submit(
+                &self.inst_ledger,
+                vec![record("Observation", &id, OTHER_RESIDENT, json!({}))],
+            )
+            .await;
+            let head = self.inst_ledger.head().unwrap();
+            self.chain.set_anchored(self.address, head.size, head.root);
+        }
+        resp
+    }
+}
+
+async fn anchoring_world(times: usize) -> World {
+    World::new(|h, chain| {
+        Arc::new(AnchorsMeanwhile {
+            honest: Holder::new(h.ledger.clone(), chain.clone(), "County Hospital"),
+            inst_ledger: h.ledger.clone(),
+            address: h.info.address,
+            chain,
+            times,
+            done: AtomicUsize::new(0),
+        })
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anchor_landing_while_the_answer_travels_is_asked_again_not_reported() {
+    let w = anchoring_world(1).await;
+    history(&w.holder.ledger, "m").await;
+    anchor(&w.chain, &w.holder);
+    w.grant(0b11, now() + HOUR);
+    let f = w.fetch(&ask(0b11)).await.unwrap();
+    assert_eq!(f.records.len(), 4, "{:?}", f.dropped);
+    assert!(f.dropped.is_empty() && w.requester.reported().is_empty());
+    // Both answers were served, so both reads are in the holder's access log.
+    assert_eq!(audits(&w.holder).len(), 2);
+    w.shut().await;
+
+    // A holder whose every answer is behind the chain is rejected after the second one.
+    let w = anchoring_world(usize::MAX).await;
+    history(&w.holder.ledger, "m").await;
+    anchor(&w.chain, &w.holder);
+    w.grant(0b11, now() + HOUR);
+    match w.fetch(&ask(0b11)).await {
+        Err(FetchError::Rejected(r)) => assert!(r.contains("anchored head"), "{r}"),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    assert_eq!(w.requester.reported().len(), 1);
+    assert_eq!(audits(&w.holder).len(), 2);
     w.shut().await;
 }

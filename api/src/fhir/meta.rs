@@ -91,8 +91,11 @@ pub fn resident_latest(
     keep: impl Fn(&Envelope) -> bool,
 ) -> ApiResult<Vec<Loaded>> {
     let mut out = Vec::new();
-    for r in state.ledger.resident_snapshot(pseudonym, snapshot)? {
-        if r.record.content.is_some() && keep(&r.envelope) && r.is_latest_at(snapshot) {
+    for r in state
+        .ledger
+        .resident_snapshot_where(pseudonym, snapshot, keep)?
+    {
+        if r.record.content.is_some() && r.is_latest_at(snapshot) {
             out.push(Loaded {
                 index: r.record.index,
                 env: r.envelope,

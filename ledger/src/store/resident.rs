@@ -31,6 +31,19 @@ impl Ledger {
         resident: &Pseudonym,
         size: u64,
     ) -> Result<Vec<ResidentRecord>, StoreError> {
+        self.resident_snapshot_where(resident, size, |_| true)
+    }
+
+    /// [`Ledger::resident_snapshot`] of the records whose envelope `keep` accepts. The others
+    /// are passed over before their content is copied: every read of a resident appends an
+    /// AuditEvent naming what it read (tens of KB for a large read), so a resident read often
+    /// has far more bytes of audits than of care records, and readers of care records skip them.
+    pub fn resident_snapshot_where(
+        &self,
+        resident: &Pseudonym,
+        size: u64,
+        keep: impl Fn(&Envelope) -> bool,
+    ) -> Result<Vec<ResidentRecord>, StoreError> {
         let txn = self.db.begin_read()?;
         let by_resident = txn.open_table(RESIDENT_RECORDS)?;
         let records = txn.open_table(RECORDS)?;
@@ -45,6 +58,9 @@ impl Ledger {
                 .ok_or_else(|| StoreError::Corrupt(format!("record {index} is malformed")))?;
             let envelope: Envelope = serde_json::from_slice(env)
                 .map_err(|e| StoreError::Corrupt(format!("record {index}: envelope: {e}")))?;
+            if !keep(&envelope) {
+                continue;
+            }
             let next_version = match envelope.version.checked_add(1) {
                 None => None,
                 Some(v) => match versions.get((resource_key(&envelope.kind, &envelope.id), v))? {

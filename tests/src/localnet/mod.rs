@@ -72,6 +72,18 @@ impl Localnet {
     /// starts their nodes, each bootstrapping to the ones started before it; returns once
     /// every node is ready.
     pub fn start(bin: &Path, institutions: &[Institution]) -> Result<Self> {
+        Self::start_with(bin, institutions, &[])
+    }
+
+    /// [`Localnet::start`], with extra environment for some nodes: `env[i]` is set for the
+    /// node of `institutions[i]` (for its CLI runs and its process, over the harness's own
+    /// settings, e.g. `HEALTHLEDGER_NETWORK__REMOTE_CACHE_SECS`); nodes past the end of `env`
+    /// get none.
+    pub fn start_with(
+        bin: &Path,
+        institutions: &[Institution],
+        env: &[&[(&str, &str)]],
+    ) -> Result<Self> {
         let t0 = Instant::now();
         if institutions.is_empty() {
             return Err(Error::unexpected(
@@ -115,7 +127,7 @@ impl Localnet {
 
         let contract = chain::deploy(&clis[0], &anvil.url, &governor_key)?;
         let mut nodes = Vec::new();
-        for (inst, cli) in institutions.iter().zip(clis) {
+        for (i, (inst, cli)) in institutions.iter().zip(clis).enumerate() {
             let mut cli = cli.on_chain(&anvil.url, &contract);
             let admitted = chain::admit(&cli, &governor_key, &inst.name)?;
             rpc.fund(&admitted.account)?;
@@ -125,6 +137,9 @@ impl Localnet {
                 ("HEALTHLEDGER_ANCHOR__INTERVAL_SECS", "1"),
                 ("HEALTHLEDGER_API__LISTEN", "127.0.0.1:0"),
             ] {
+                cli.set_env(k, v);
+            }
+            for (k, v) in env.get(i).copied().unwrap_or_default() {
                 cli.set_env(k, v);
             }
             nodes.push(Node::prepare(

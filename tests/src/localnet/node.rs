@@ -235,6 +235,12 @@ impl Node {
         &self.cli
     }
 
+    /// Sets `key` in this node's environment for its later CLI runs and starts (e.g. a setting
+    /// to change before [`Node::restart`]).
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.cli.set_env(key, value);
+    }
+
     /// The token of `role`.
     pub fn token(&self, role: &str) -> Result<&str> {
         self.tokens

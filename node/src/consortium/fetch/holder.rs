@@ -252,19 +252,19 @@ fn check_request(req: &FetchRequest) -> Result<B256, FetchError> {
 fn select(ledger: &Ledger, resident: &[u8; 32], served: u32) -> Result<Vec<u64>, String> {
     let size = ledger.head().map_err(|e| e.to_string())?.size;
     let records = ledger
-        .resident_snapshot(resident, size)
+        .resident_snapshot_where(resident, size, |e| {
+            let kind = e.kind.as_str();
+            e.resident_scope == Some(ResidentScope::Consortium)
+                && kind != "AuditEvent"
+                && !hl_indexer::summary::is_summary(kind, &e.id)
+                && served & (1 << category_of(kind)) != 0
+        })
         .map_err(|e| e.to_string())?;
     Ok(records
         .into_iter()
         .filter(|r| r.is_latest_at(size))
         // Erased content has nothing to disclose.
         .filter(|r| r.record.content.is_some())
-        .filter(|r| r.envelope.resident_scope == Some(ResidentScope::Consortium))
-        .filter(|r| {
-            let kind = r.envelope.kind.as_str();
-            kind != "AuditEvent" && !hl_indexer::summary::is_summary(kind, &r.envelope.id)
-        })
-        .filter(|r| served & (1 << category_of(&r.envelope.kind)) != 0)
         .map(|r| r.record.index)
         .collect())
 }

@@ -124,7 +124,10 @@ impl Requester {
         Ok(req)
     }
 
-    /// Asks `holder` and verifies the answer.
+    /// Asks `holder` and verifies the answer. An answer proven from an anchored head that the
+    /// holder's next anchor replaced while the answer was on its way is asked for once more
+    /// (the holder audits both reads, as both were served); only a second such answer counts
+    /// against the holder.
     pub async fn fetch(
         &self,
         net: &Network,
@@ -132,7 +135,17 @@ impl Requester {
         ask: &Ask,
     ) -> Result<Fetched, FetchError> {
         let response = net.fetch(holder, self.request(ask)?).await?;
-        self.verify(holder, ask, response).await
+        match self.verify_once(holder, ask, response, true).await? {
+            Verified::Fetched(f) => Ok(*f),
+            Verified::Stale(why) => {
+                tracing::info!(%holder, "asking again: {why}");
+                let response = net.fetch(holder, self.request(ask)?).await?;
+                match self.verify_once(holder, ask, response, false).await? {
+                    Verified::Fetched(f) => Ok(*f),
+                    Verified::Stale(why) => Err(FetchError::Rejected(why)),
+                }
+            }
+        }
     }
 
     /// Verifies `holder`'s answer to `ask`: on success only records that passed every check.
@@ -142,6 +155,22 @@ impl Requester {
         ask: &Ask,
         response: FetchResponse,
     ) -> Result<Fetched, FetchError> {
+        match self.verify_once(holder, ask, response, false).await? {
+            Verified::Fetched(f) => Ok(*f),
+            Verified::Stale(why) => Err(FetchError::Rejected(why)),
+        }
+    }
+
+    /// [`Requester::verify`]; with `stale_ok`, an answer tied to an anchored head older than
+    /// the chain's is handed back as [`Verified::Stale`] instead of being held against the
+    /// holder.
+    async fn verify_once(
+        &self,
+        holder: PeerId,
+        ask: &Ask,
+        response: FetchResponse,
+        stale_ok: bool,
+    ) -> Result<Verified, FetchError> {
         let answer = match response.outcome {
             FetchOutcome::Records(a) => a,
             FetchOutcome::Refused(reason) => return Err(FetchError::Refused(reason)),
@@ -169,7 +198,7 @@ impl Requester {
                         format!("records failed verification: {}", why.join("; ")),
                     );
                 }
-                Ok(Fetched {
+                Ok(Verified::Fetched(Box::new(Fetched {
                     holder,
                     holder_origin: member.origin.clone(),
                     holder_name: member.name.clone(),
@@ -181,9 +210,10 @@ impl Requester {
                     break_glass: answer.break_glass,
                     dropped,
                     erased,
-                })
+                })))
             }
-            Err(reason) => {
+            Err(Refusal::Stale(reason)) if stale_ok => Ok(Verified::Stale(reason)),
+            Err(Refusal::Stale(reason) | Refusal::Bad(reason)) => {
                 self.report(holder, &member, reason.clone());
                 Err(FetchError::Rejected(reason))
             }
@@ -210,24 +240,26 @@ impl Requester {
         member: &MemberInfo,
         ask: &Ask,
         answer: &FetchAnswer,
-    ) -> Result<(u64, Hash, ProofBundle, VerifyReport), String> {
+    ) -> Result<(u64, Hash, ProofBundle, VerifyReport), Refusal> {
         if answer.served & !ask.categories != 0 {
-            return Err(format!(
+            return Err(Refusal::Bad(format!(
                 "served categories {:#x} that were not asked for ({:#x})",
                 answer.served, ask.categories
-            ));
+            )));
         }
         if answer.break_glass != ask.break_glass_reason.is_some() {
-            return Err("the answer's break-glass flag is not the request's".into());
+            return Err(Refusal::Bad(
+                "the answer's break-glass flag is not the request's".into(),
+            ));
         }
         let bundle = ProofBundle::parse(answer.bundle.as_bytes()).map_err(|e| e.to_string())?;
         let pinned = pinned_key(member, &bundle)?;
         let report = bundle.verify(Some(&pinned)).map_err(|e| e.to_string())?;
         if report.origin != member.origin {
-            return Err(format!(
+            return Err(Refusal::Bad(format!(
                 "checkpoint origin '{}' is not the holder's registered origin '{}'",
                 report.origin, member.origin
-            ));
+            )));
         }
         let root = decode_hash(&report.root)?;
         let anchored = self
@@ -236,9 +268,49 @@ impl Requester {
             .await
             .map_err(|e| format!("the holder's anchored head could not be read: {e}"))?
             .ok_or("the holder has anchored nothing: its checkpoint cannot be tied to the chain")?;
-        tie_to_anchor(anchored, report.size, &root, &bundle)?;
+        if let Err(why) = tie_to_anchor(anchored, report.size, &root, &bundle) {
+            // The holder read its anchored head before it proved the checkpoint; an anchor that
+            // landed since leaves the proof starting before the chain's head, through no fault
+            // of the holder's.
+            let proven_from = bundle
+                .anchor_consistency
+                .as_ref()
+                .map_or(report.size, |ac| ac.old_size);
+            return Err(if proven_from < anchored.0 {
+                Refusal::Stale(why)
+            } else {
+                Refusal::Bad(why)
+            });
+        }
         // Per-record failures are sorted out record by record, from the report's verdicts.
         Ok((report.size, root, bundle, report))
+    }
+}
+
+/// A verified answer, or one to ask for again.
+enum Verified {
+    Fetched(Box<Fetched>),
+    /// Tied to an anchored head older than the chain's (why).
+    Stale(String),
+}
+
+/// Why an answer as a whole failed.
+enum Refusal {
+    /// Proven from an anchored head older than the chain's: possibly an anchor that landed
+    /// while the answer was on its way.
+    Stale(String),
+    Bad(String),
+}
+
+impl From<String> for Refusal {
+    fn from(why: String) -> Self {
+        Refusal::Bad(why)
+    }
+}
+
+impl From<&str> for Refusal {
+    fn from(why: &str) -> Self {
+        Refusal::Bad(why.to_owned())
     }
 }
 
