@@ -23,7 +23,10 @@ fn health_readiness_metrics_openapi_and_errors() {
         .expect(200)
         .json();
     assert_eq!(status["enabled"], false, "{status}");
-    assert!(!metrics.contains("healthledger_consortium_peers"), "{metrics}");
+    assert!(
+        !metrics.contains("healthledger_consortium_peers"),
+        "{metrics}"
+    );
     // Unknown route and wrong method: OperationOutcome with the status.
     let r = node.get("/nope", None).expect(404);
     assert_eq!(r.outcome()["issue"][0]["code"], "not-found");
