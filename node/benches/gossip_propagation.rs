@@ -400,10 +400,19 @@ async fn scenario(n: usize, rounds: usize) -> Result<Figures> {
         let (size, root) = next_head(author, &mut rng);
         let ann = CheckpointAnnouncement::sign(&nodes[author].signer, size, root, "0x00", 1);
         let t0 = Instant::now();
-        nodes[author]
+        let data = serde_json::to_vec(&ann)?;
+        // Connected is not yet subscribed: the first publish may find no subscriber.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while let Err(e) = nodes[author]
             .net
-            .publish(Topic::Checkpoints, serde_json::to_vec(&ann)?)
-            .await?;
+            .publish(Topic::Checkpoints, data.clone())
+            .await
+        {
+            if Instant::now() > deadline {
+                return Err(e.into());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         await_round(&nodes, &mut receipts, author, size, t0).await?;
     }
 
