@@ -19,6 +19,10 @@ pub struct ApiConfig {
     pub request_timeout_secs: u64,
     /// Lifetime of a Sign-In with Ethereum session, seconds.
     pub session_ttl_secs: u64,
+    /// A session's resident wallet binding or regulator listing is asked of the chain again
+    /// when this many seconds have passed since the last check (0: on every request), so that
+    /// a rebinding or a regulator's removal ends the session within this time.
+    pub session_recheck_secs: u64,
     /// Lifetime of a SIWE nonce, seconds.
     pub nonce_ttl_secs: u64,
     /// Default `_count` of searches and `$everything` pages, and the largest allowed.
@@ -37,6 +41,7 @@ impl Default for ApiConfig {
             max_body_bytes: 16 * 1024 * 1024,
             request_timeout_secs: 30,
             session_ttl_secs: 900,
+            session_recheck_secs: 30,
             nonce_ttl_secs: 300,
             default_page_size: 100,
             max_page_size: 1000,

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use hl_ledger::Ledger;
 use hl_ledger::input::InputOptions;
@@ -89,8 +90,44 @@ impl AppState {
         self.0.ready.load(Ordering::Acquire)
     }
 
+    /// Asks the chain whether a session's principal still holds: the resident's wallet is
+    /// still the one bound, the regulator still listed. Fails closed: if the chain cannot be
+    /// asked, the request is refused with the chain's error and the session stays for later.
+    async fn recheck(&self, token: &str, principal: &Principal) -> Result<(), ApiError> {
+        let lapsed = match principal {
+            Principal::Resident { address, pseudonym } => {
+                match self.chain.resident_wallet(pseudonym).await? {
+                    Some(w) if w == *address => None,
+                    Some(w) => Some(format!(
+                        "resident {} is now bound to wallet {w}, not {address}",
+                        hex::encode(pseudonym)
+                    )),
+                    None => Some(format!(
+                        "resident {} no longer has a bound wallet",
+                        hex::encode(pseudonym)
+                    )),
+                }
+            }
+            Principal::Regulator { address } => (!self.chain.is_regulator(*address).await?)
+                .then(|| format!("{address} is no longer a regulator on the consortium chain")),
+            Principal::Staff { .. } => None,
+        };
+        match lapsed {
+            None => {
+                self.sessions.confirmed(token);
+                Ok(())
+            }
+            Some(why) => {
+                self.sessions.end(token);
+                Err(ApiError::unauthenticated(format!(
+                    "{why}: session ended, sign in again"
+                )))
+            }
+        }
+    }
+
     /// Resolves a bearer token to who holds it.
-    pub fn authenticate(&self, token: &str) -> Result<Principal, ApiError> {
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, ApiError> {
         if token.starts_with(STAFF_PREFIX) {
             let t = tokens::find(&self.config.tokens, token)
                 .ok_or_else(|| ApiError::unauthenticated("unknown or revoked staff token"))?;
@@ -99,9 +136,15 @@ impl AppState {
                 role: t.role,
             })
         } else if token.starts_with(SESSION_PREFIX) {
-            self.sessions
-                .lookup(token)
-                .map_err(ApiError::unauthenticated)
+            let session = self
+                .sessions
+                .session(token)
+                .map_err(ApiError::unauthenticated)?;
+            let every = Duration::from_secs(self.config.session_recheck_secs);
+            if session.checked.elapsed() >= every {
+                self.recheck(token, &session.principal).await?;
+            }
+            Ok(session.principal)
         } else {
             Err(ApiError::unauthenticated(
                 "bearer token is neither a staff token (hlt_…) nor a session (hls_…)",

@@ -304,6 +304,9 @@ max_body_bytes = 16777216
 request_timeout_secs = 30
 # Sign-In with Ethereum sessions of residents and regulators last this long (seconds).
 session_ttl_secs = 900
+# A session's wallet binding or regulator listing is checked on chain again after this many
+# seconds (0: every request); a rebound wallet or removed regulator is signed out then.
+session_recheck_secs = 30
 # Page size of searches and $everything: default and most.
 default_page_size = 100
 max_page_size = 1000

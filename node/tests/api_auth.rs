@@ -185,3 +185,67 @@ fn a_session_ends_after_its_ttl() {
     let token = sign_in(&node, &regulator, &[]);
     node.get("/v1/auth/session", Some(&token)).expect(200);
 }
+
+#[test]
+fn a_regulator_removed_on_chain_is_signed_out_at_the_next_check() {
+    let hl = Hl::init();
+    let ids = residents(&hl, 1);
+    let regulator = PrivateKeySigner::random();
+    set_regulator(&hl, &regulator.address().to_string());
+    let status: serde_json::Value =
+        serde_json::from_str(&hl.run(&["chain", "status", "--json"]).stdout).expect("status");
+    let contract = status["contract"].as_str().expect("contract").to_owned();
+    let port = hl_tests::free_port();
+    let rpc = format!("http://127.0.0.1:{port}");
+    let node = ApiNode::start_with(
+        hl,
+        &[
+            ("HEALTHLEDGER_API__SESSION_RECHECK_SECS", "0"),
+            (
+                "HEALTHLEDGER_CHAIN__EMBEDDED_HTTP",
+                &format!("127.0.0.1:{port}"),
+            ),
+        ],
+    );
+    let resident = PrivateKeySigner::random();
+    bind(&node, &ids[0], resident.address());
+    let as_resident = sign_in(&node, &resident, &[patient(&ids[0])]);
+    let as_regulator = sign_in(&node, &regulator, &[]);
+    // Checked on chain on every request here: both still hold, again and again.
+    for _ in 0..3 {
+        node.get("/v1/auth/session", Some(&as_regulator))
+            .expect(200);
+        node.get(&format!("/fhir/Patient/{}", ids[0]), Some(&as_resident))
+            .expect(200);
+    }
+
+    // The governor removes the regulator through the node's served chain.
+    let r = node.hl.run(&[
+        "chain",
+        "regulator",
+        "--address",
+        &regulator.address().to_string(),
+        "--disable",
+        "--rpc",
+        &rpc,
+        "--contract",
+        &contract,
+    ]);
+    assert!(r.ok, "chain regulator --disable: {}", r.stderr);
+    let r = node.get("/v1/qc/summary", Some(&as_regulator)).expect(401);
+    assert!(
+        diagnostics(&r).contains("no longer a regulator"),
+        "{}",
+        r.text
+    );
+    // The session is gone, and signing in again is refused.
+    let r = node
+        .get("/v1/auth/session", Some(&as_regulator))
+        .expect(401);
+    assert!(diagnostics(&r).contains("unknown session"), "{}", r.text);
+    let msg = Siwe::fresh(&node, regulator.address(), &[]);
+    post_siwe(&node, &regulator, &msg).expect(403);
+    // The resident's session is untouched.
+    node.get(&format!("/fhir/Patient/{}", ids[0]), Some(&as_resident))
+        .expect(200);
+}

@@ -120,7 +120,7 @@ impl FromRequestParts<AppState> for Principal {
             .or_else(|| text.strip_prefix("bearer "))
             .ok_or_else(|| ApiError::unauthenticated("Authorization is not a Bearer token"))?
             .trim();
-        state.authenticate(token)
+        state.authenticate(token).await
     }
 }
 

@@ -36,6 +36,8 @@ pub struct Session {
     pub principal: Principal,
     pub expires: Instant,
     pub expires_at: OffsetDateTime,
+    /// When the chain last confirmed the principal (sign-in or a later re-check).
+    pub checked: Instant,
 }
 
 /// Outstanding nonces and live sessions, in memory: a restart signs everyone out.
@@ -47,11 +49,6 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    /// The principal of a live session token, or why not.
-    pub fn lookup(&self, token: &str) -> Result<Principal, &'static str> {
-        self.session(token).map(|s| s.principal)
-    }
-
     /// The live session of a token, or why not.
     pub fn session(&self, token: &str) -> Result<Session, &'static str> {
         let key = super::tokens::hash(token);
@@ -84,10 +81,29 @@ impl Sessions {
                     principal,
                     expires: now + ttl,
                     expires_at,
+                    checked: now,
                 },
             );
         }
         (token, expires_at)
+    }
+
+    /// Records that the chain confirmed the session's principal now.
+    pub fn confirmed(&self, token: &str) {
+        let key = super::tokens::hash(token);
+        if let Ok(mut map) = self.sessions.lock()
+            && let Some(s) = map.get_mut(&key)
+        {
+            s.checked = Instant::now();
+        }
+    }
+
+    /// Ends a session (its principal no longer holds on chain).
+    pub fn end(&self, token: &str) {
+        let key = super::tokens::hash(token);
+        if let Ok(mut map) = self.sessions.lock() {
+            map.remove(&key);
+        }
     }
 
     /// A fresh nonce valid for `ttl`.
