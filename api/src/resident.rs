@@ -45,10 +45,15 @@ pub fn of_patient(state: &AppState, id: &str) -> ApiResult<Resident> {
     }
 }
 
+/// Whether `s` has the form of a resident pseudonym (64 hex digits).
+pub fn is_pseudonym(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// A resident named by a 64-hex pseudonym, `Patient/<id>` or a bare Patient id.
 pub fn resolve(state: &AppState, s: &str) -> ApiResult<Resident> {
     let s = s.trim();
-    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if is_pseudonym(s) {
         let mut pseudonym = [0u8; 32];
         hex::decode_to_slice(s, &mut pseudonym)
             .map_err(|_| ApiError::bad_request("resident pseudonym is not hex"))?;

@@ -30,6 +30,12 @@ fn the_consortium_demo_behaves_at_every_step() {
         summary.served_with_consent.iter().sum::<usize>()
     );
     assert_eq!(summary.break_glass_audits, 2);
+    // One read per step, plus the ones made while waiting for gossip to name the holders.
+    assert!(
+        summary.city_reads >= 4,
+        "the city's access log holds its clinician's read of each step: {}",
+        summary.city_reads
+    );
     assert!(
         summary.emergency_events >= 3,
         "{} EmergencyAccess events",

@@ -43,8 +43,22 @@ pub fn consent_id(resident_hex: &str, c: &ConsentInfo) -> String {
     )
 }
 
-/// The FHIR Consent for one on-chain consent of the resident behind `Patient/<patient_id>`.
-pub fn to_fhir(c: &ConsentInfo, patient_id: &str, resident_hex: &str) -> Value {
+/// Identifier system of a resident's pseudonym (64 hex digits), for a resident named without
+/// a Patient of this log.
+pub fn resident_pseudonym_system() -> String {
+    format!("{URL_BASE}/sid/resident-pseudonym")
+}
+
+/// The FHIR Consent for one on-chain consent of the resident behind `Patient/<patient_id>`
+/// (or, without one, named by pseudonym).
+pub fn to_fhir(c: &ConsentInfo, patient_id: Option<&str>, resident_hex: &str) -> Value {
+    let patient = match patient_id {
+        Some(id) => json!({ "reference": format!("Patient/{id}") }),
+        None => json!({ "identifier": {
+            "system": resident_pseudonym_system(),
+            "value": resident_hex,
+        }}),
+    };
     let grantee = json!({
         "type": "Organization",
         "identifier": { "system": member_address_system(), "value": c.grantee },
@@ -81,7 +95,7 @@ pub fn to_fhir(c: &ConsentInfo, patient_id: &str, resident_hex: &str) -> Value {
             "code": "patient-privacy",
         }]},
         "category": [{ "coding": [{ "system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent" }] }],
-        "patient": { "reference": format!("Patient/{patient_id}") },
+        "patient": patient,
         "policy": [{ "uri": policy_uri() }],
         "provision": provision,
     });
@@ -118,7 +132,7 @@ mod tests {
 
     #[test]
     fn active_consent_maps_to_r4() {
-        let v = to_fhir(&info(true, 1_767_225_600), "p1", &"ab".repeat(32));
+        let v = to_fhir(&info(true, 1_767_225_600), Some("p1"), &"ab".repeat(32));
         assert_eq!(v["resourceType"], "Consent");
         assert_eq!(v["status"], "active");
         assert_eq!(v["scope"]["coding"][0]["code"], "patient-privacy");
@@ -147,17 +161,33 @@ mod tests {
         // The id is a UUID, stable per (resident, grantee, purpose).
         let id = v["id"].as_str().expect("id");
         assert_eq!(id.len(), 36);
-        assert_eq!(id, to_fhir(&info(false, 0), "p1", &"ab".repeat(32))["id"]);
+        assert_eq!(
+            id,
+            to_fhir(&info(false, 0), Some("p1"), &"ab".repeat(32))["id"]
+        );
     }
 
     #[test]
     fn revoked_or_expired_is_inactive_without_end_when_no_expiry() {
-        let v = to_fhir(&info(false, 0), "p1", &"ab".repeat(32));
+        let v = to_fhir(&info(false, 0), Some("p1"), &"ab".repeat(32));
         assert_eq!(v["status"], "inactive");
         assert!(v["provision"].get("period").is_none());
         assert_ne!(
             v["id"],
-            to_fhir(&info(false, 0), "p1", &"cd".repeat(32))["id"]
+            to_fhir(&info(false, 0), Some("p1"), &"cd".repeat(32))["id"]
         );
+    }
+
+    #[test]
+    fn a_resident_without_a_patient_here_is_named_by_pseudonym() {
+        let hex = "ab".repeat(32);
+        let v = to_fhir(&info(true, 0), None, &hex);
+        assert!(v["patient"].get("reference").is_none());
+        assert_eq!(v["patient"]["identifier"]["value"], hex.as_str());
+        assert_eq!(
+            v["patient"]["identifier"]["system"],
+            resident_pseudonym_system().as_str()
+        );
+        assert_eq!(v["id"], to_fhir(&info(true, 0), Some("p1"), &hex)["id"]);
     }
 }

@@ -122,7 +122,7 @@ pub fn subject_named<'a>(state: &AppState, s: &'a str) -> ApiResult<(Resident, O
 /// The resident the request names: a Patient of this log, or a 64-hex pseudonym, which may
 /// be one this node holds nothing of (a clinician can ask for a resident only others know).
 fn subject(state: &AppState, id: &str) -> ApiResult<Resident> {
-    if id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if resident::is_pseudonym(id) {
         return match resident::resolve(state, id) {
             Ok(r) => Ok(r),
             Err(e) if e.status == StatusCode::NOT_FOUND => {

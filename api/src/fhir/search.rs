@@ -152,7 +152,10 @@ pub async fn search(
         return by_identifier(&cx, &ident, &wanted, &ignored).await;
     }
     let patient = params.take_one("patient")?.ok_or_else(|| {
-        ApiError::bad_request(format!("{ty} search needs patient=Patient/<id>")).at("patient")
+        ApiError::bad_request(format!(
+            "{ty} search needs patient=Patient/<id> (or a 64-hex resident pseudonym)"
+        ))
+        .at("patient")
     })?;
     let pid = patient
         .strip_prefix("Patient/")
@@ -180,7 +183,8 @@ pub async fn search(
         }
     }
     let ignored = params.finish(&supported)?;
-    let resident = resident::of_patient(&state, &pid)?;
+    let (resident, pid) = subject_of(&state, &patient, pid)?;
+    let pid = pid.as_deref();
     access.allow(if ty == "Consent" {
         Op::ReadConsent(&resident.pseudonym)
     } else {
@@ -191,7 +195,7 @@ pub async fn search(
         params: used,
     };
     if ty == "Consent" {
-        return consents(&cx, &resident, &pid, &links, &ignored).await;
+        return consents(&cx, &resident, pid, &links, &ignored).await;
     }
     let mut all = meta::resident_latest(&state, &resident.pseudonym, paging.snapshot, |e| {
         e.kind == ty
@@ -220,10 +224,32 @@ pub async fn search(
     let d = Disclosure {
         interaction: "search-type",
         query: &query,
-        patient_id: Some(&pid),
+        patient_id: pid,
         subject: Some(resident),
     };
     answer(&cx, &d, &links, &all, &ignored).await
+}
+
+/// The resident `patient=` names, and the Patient id when it named one of this log. A bare
+/// 64-hex value that is no Patient id here names the resident by pseudonym: a resident this
+/// node holds no Patient of (whose records it only read from other members) still has an
+/// access log here.
+fn subject_of(
+    state: &AppState,
+    patient: &str,
+    pid: String,
+) -> ApiResult<(Resident, Option<String>)> {
+    match resident::of_patient(state, &pid) {
+        Ok(r) => Ok((r, Some(pid))),
+        Err(e)
+            if e.status == StatusCode::NOT_FOUND
+                && !patient.starts_with("Patient/")
+                && resident::is_pseudonym(&pid) =>
+        {
+            Ok((resident::resolve(state, &pid)?, None))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// What every search step needs.
@@ -341,7 +367,7 @@ async fn by_identifier(
 async fn consents(
     cx: &Cx<'_>,
     resident: &Resident,
-    pid: &str,
+    pid: Option<&str>,
     links: &Links,
     ignored: &[String],
 ) -> ApiResult<Response> {
@@ -360,7 +386,7 @@ async fn consents(
     let d = Disclosure {
         interaction: "search-type",
         query: cx.query,
-        patient_id: Some(pid),
+        patient_id: pid,
         subject: Some(*resident),
     };
     page::disclose(cx.state, cx.access, &d, &[]).await?;

@@ -215,6 +215,49 @@ pub fn reads_by(log: &Value, account: &str) -> Vec<MemberRead> {
     out
 }
 
+/// An access-log entry of a read by this node's own staff.
+pub struct OwnRead {
+    pub purpose: String,
+    pub break_glass_reason: Option<String>,
+    /// How many records of other members the read passed on (`remote-leaves`).
+    pub remote: usize,
+}
+
+/// The AuditEvents of `log` that record a read by staff of the node itself (a clinician's
+/// request, not another member's).
+pub fn own_reads(log: &Value) -> Vec<OwnRead> {
+    let mut out = Vec::new();
+    for e in log["entry"].as_array().into_iter().flatten() {
+        let a = &e["resource"];
+        if a["resourceType"] != "AuditEvent"
+            || a["agent"][0]["type"]["coding"][0]["code"] != "clinician"
+        {
+            continue;
+        }
+        let details: Vec<&Value> = a["entity"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|en| en["detail"].as_array().into_iter().flatten())
+            .collect();
+        let detail = |t: &str| {
+            details
+                .iter()
+                .find(|d| d["type"] == t)
+                .and_then(|d| d["valueString"].as_str())
+        };
+        out.push(OwnRead {
+            purpose: a["purposeOfEvent"][0]["coding"][0]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            break_glass_reason: detail("break-glass-reason").map(str::to_owned),
+            remote: detail("remote-leaves").map_or(0, |l| l.split(',').count()),
+        });
+    }
+    out
+}
+
 /// SHA-256 of `s`, as the chain carries a break-glass reason.
 pub fn sha256(s: &str) -> [u8; 32] {
     Sha256::digest(s.as_bytes()).into()

@@ -8,7 +8,9 @@
 //!   category): the city sees both holders' records, each verified, exactly what each holder
 //!   holds, with provenance;
 //! - C. the resident revokes: refused again, and the city's cache does not serve what it kept;
-//! - D. a break-glass read: served, in the resident's access log at each holder, and on chain.
+//! - D. a break-glass read: served, in the resident's access log at each holder, and on chain;
+//!   the resident also reads the city hospital's own access log (signed in there by
+//!   pseudonym): the consented and the break-glass read, each naming what it passed on.
 //!
 //! Every step is printed in plain words with its figures; [`run`] fails naming the step that
 //! misbehaved.
@@ -57,6 +59,8 @@ pub struct Summary {
     pub break_glass_audits: usize,
     /// D: `EmergencyAccess` events on chain for the resident.
     pub emergency_events: usize,
+    /// D: reads by the city hospital's own staff in its access log, as the resident sees it.
+    pub city_reads: usize,
     pub setup_secs: f64,
     pub total_secs: f64,
     /// The city hospital's consortium answer at each step (A to D), for further checks.

@@ -361,5 +361,42 @@ pub fn break_glass(
         by.join(", "),
         &hex::encode(hash)[..16]
     );
+
+    // The city hospital holds no Patient of the resident, yet keeps their access log: the
+    // resident signs in there by pseudonym and reads what the city's staff read and passed on.
+    let session = wallet::sign_in(
+        city,
+        &c.wallet,
+        &[format!("urn:healthledger:resident:{}", d.pseudonym)],
+    )?;
+    let log = city
+        .get(
+            &format!("/fhir/AuditEvent?patient={}&_count=1000", d.pseudonym),
+            Some(&session),
+            &[],
+        )?
+        .expect_json(200)?;
+    let reads = checks::own_reads(&log);
+    let served: usize = c.served.iter().sum();
+    let consented = reads
+        .iter()
+        .filter(|r| r.purpose == PURPOSE && r.remote == served)
+        .count();
+    let glass = reads
+        .iter()
+        .filter(|r| r.break_glass_reason.as_deref() == Some(REASON) && r.remote == served)
+        .count();
+    if consented != 1 || glass != 1 {
+        return Err(format!(
+            "the city hospital's access log, read by the resident, shows {consented} consented and {glass} break-glass read(s) passing on {served} remote records, expected one of each ({} reads in all)",
+            reads.len()
+        ));
+    }
+    s.city_reads = reads.len();
+    say!(
+        out,
+        "   the city hospital's own access log, read by the resident (signed in there by pseudonym): {} reads by its staff, the consented and the break-glass one each naming the {served} remote records passed on",
+        reads.len()
+    );
     Ok(())
 }
