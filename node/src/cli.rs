@@ -186,8 +186,15 @@ pub struct RecordGetArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Proof bundle file (from `healthledger log export` or the API).
-    #[arg(long)]
-    pub bundle: PathBuf,
+    #[arg(
+        value_name = "BUNDLE",
+        required_unless_present = "bundle_flag",
+        conflicts_with = "bundle_flag"
+    )]
+    pub file: Option<PathBuf>,
+    /// The same file, as a flag.
+    #[arg(long = "bundle", id = "bundle_flag", value_name = "BUNDLE")]
+    pub bundle_flag: Option<PathBuf>,
     /// The log's verifier key you trust; without it the key inside the bundle is used.
     #[arg(long)]
     pub key: Option<String>,
@@ -197,6 +204,16 @@ pub struct VerifyArgs {
     /// the log's origin and that the checkpoint is anchored or extends an anchored head.
     #[command(flatten)]
     pub chain: ChainOpts,
+}
+
+impl VerifyArgs {
+    /// The bundle file, given as the argument or with `--bundle` (clap requires one).
+    pub fn bundle(&self) -> &std::path::Path {
+        self.file
+            .as_deref()
+            .or(self.bundle_flag.as_deref())
+            .unwrap_or(std::path::Path::new("-"))
+    }
 }
 
 #[derive(Debug, Args)]

@@ -176,6 +176,14 @@ fn export_verify_and_tamper() {
         "{}",
         ok.stdout
     );
+    // The file may also be given as the bare argument.
+    let bare: common::Run = std::process::Command::new(common::bin())
+        .args(["verify", out.to_str().expect("p"), "--key", &key])
+        .output()
+        .expect("spawn")
+        .into();
+    assert!(bare.ok, "{}{}", bare.stdout, bare.stderr);
+    assert_eq!(bare.stdout, ok.stdout);
 
     let text = std::fs::read_to_string(&out).expect("bundle");
     for (what, from, to) in [

@@ -148,7 +148,8 @@ fn run_in(root: &Path, a: &DemoArgs) -> Result<()> {
 
     println!("== 8. verify the bundle offline, pinned to the institution's key");
     super::verify::verify(&VerifyArgs {
-        bundle: bundle_path.clone(),
+        file: Some(bundle_path.clone()),
+        bundle_flag: None,
         key: Some(node.signer()?.verifier().to_string()),
         json: JsonArg { json: false },
         chain: Default::default(),
@@ -160,7 +161,8 @@ fn run_in(root: &Path, a: &DemoArgs) -> Result<()> {
     let tampered_path = root.join("resident-proof-tampered.json");
     std::fs::write(&tampered_path, tampered)?;
     let report = super::verify::check(&VerifyArgs {
-        bundle: tampered_path,
+        file: Some(tampered_path),
+        bundle_flag: None,
         key: None,
         json: JsonArg { json: false },
         chain: Default::default(),

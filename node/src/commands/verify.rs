@@ -13,20 +13,20 @@ use crate::config::{LEDGER_FILE, Node};
 /// Checks a bundle; `Err` only when it cannot be checked at all.
 pub fn check(a: &VerifyArgs) -> Result<VerifyReport> {
     let bytes =
-        std::fs::read(&a.bundle).with_context(|| format!("reading {}", a.bundle.display()))?;
+        std::fs::read(a.bundle()).with_context(|| format!("reading {}", a.bundle().display()))?;
     let pinned = match &a.key {
         Some(k) => Some(NoteVerifier::parse(k).context("--key")?),
         None => None,
     };
-    let bundle = ProofBundle::parse(&bytes).with_context(|| a.bundle.display().to_string())?;
+    let bundle = ProofBundle::parse(&bytes).with_context(|| a.bundle().display().to_string())?;
     bundle
         .verify(pinned.as_ref())
-        .with_context(|| a.bundle.display().to_string())
+        .with_context(|| a.bundle().display().to_string())
 }
 
 /// The on-chain part of `verify --rpc --contract`.
 fn check_chain(a: &VerifyArgs, rpc: &str, contract: &str) -> Result<ChainVerdict> {
-    let bundle = ProofBundle::parse(&std::fs::read(&a.bundle)?)?;
+    let bundle = ProofBundle::parse(&std::fs::read(a.bundle())?)?;
     let key = NoteVerifier::parse(&bundle.verifier_key)?;
     let cp = Checkpoint::open_signed(&bundle.checkpoint, &key)?;
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -44,7 +44,7 @@ pub fn verify(a: &VerifyArgs) -> Result<()> {
     let on_chain = match (&a.chain.rpc, &a.chain.contract) {
         (Some(rpc), Some(contract)) if report.ok() => Some(
             check_chain(a, rpc, contract)
-                .with_context(|| format!("{}: on-chain check", a.bundle.display()))?,
+                .with_context(|| format!("{}: on-chain check", a.bundle().display()))?,
         ),
         (None, None) | (Some(_), Some(_)) => None,
         _ => bail!("--rpc and --contract go together"),
@@ -87,7 +87,7 @@ pub fn verify(a: &VerifyArgs) -> Result<()> {
     if !report.ok() {
         bail!(
             "{}: {} of {} records failed verification",
-            a.bundle.display(),
+            a.bundle().display(),
             report.failures.len(),
             report.records.len()
         );
