@@ -136,6 +136,15 @@ pub fn with_meta(resource: &mut Value, l: &Loaded) {
 /// its top-level members are copied as stored and only `meta` is parsed and rewritten. A page
 /// of `$everything` is mostly this, so it matters.
 pub fn resource_raw(l: &Loaded) -> ApiResult<Box<RawValue>> {
+    resource_raw_with(l, |_| {})
+}
+
+/// [`resource_raw`] with `more` applied to the rewritten `meta` too (the consortium view adds
+/// the holder's provenance there).
+pub fn resource_raw_with(
+    l: &Loaded,
+    more: impl FnOnce(&mut Map<String, Value>),
+) -> ApiResult<Box<RawValue>> {
     let bytes = l.content.as_deref().ok_or_else(|| {
         ApiError::gone(format!(
             "{}/{} version {} was erased (leaf {})",
@@ -150,6 +159,9 @@ pub fn resource_raw(l: &Loaded) -> ApiResult<Box<RawValue>> {
         None => Value::Object(Map::new()),
     };
     set_meta(&mut meta, l);
+    if let Some(m) = meta.as_object_mut() {
+        more(m);
+    }
     let meta = serde_json::to_string(&meta).map_err(bad)?;
     let has_meta = members.iter().any(|(k, _)| k == "meta");
     let mut out = String::with_capacity(bytes.len() + meta.len() + 16);
