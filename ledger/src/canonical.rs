@@ -26,9 +26,10 @@ pub fn canonical_sha256(value: &Value) -> Result<[u8; 32], CanonicalError> {
     Ok(Sha256::digest(to_canonical(value)?).into())
 }
 
-/// SHA-256 of the RFC 8785 form of the JSON text `raw` (parsed with arbitrary precision).
+/// SHA-256 of the RFC 8785 form of the JSON text `raw` (parsed with arbitrary precision). A
+/// text that is not I-JSON (a member name twice in one object) has no such form.
 pub fn canonical_sha256_of_json(raw: &[u8]) -> Result<[u8; 32], CanonicalError> {
-    let v: Value = serde_json::from_slice(raw).map_err(|e| CanonicalError(e.to_string()))?;
+    let v = crate::ijson::parse(raw).map_err(|e| CanonicalError(e.to_string()))?;
     canonical_sha256(&v)
 }
 

@@ -4,6 +4,7 @@
 pub mod canonical;
 pub mod gb11643;
 pub mod hexfmt;
+pub mod ijson;
 pub mod input;
 pub mod merkle;
 pub mod note;

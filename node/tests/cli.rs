@@ -248,6 +248,7 @@ fn bad_input_is_refused_with_a_clear_error_and_nothing_written() {
         ("no-type.json", json!({"resourceType": "Bundle", "entry": []}).to_string(), "type: Bundle has no type"),
         ("searchset.json", json!({"resourceType": "Bundle", "type": "searchset", "entry": []}).to_string(), "searchset"),
         ("ndjson-bundle.ndjson", format!("{}\n{}\n", good_patient, bundle(json!([]))), "line 2: NDJSON lines must be single resources"),
+        ("duplicate-name.json", "{\"resourceType\":\"Observation\",\"id\":\"dn\",\"status\":\"final\",\"valueQuantity\":{\"value\":120,\"value\":80}}".into(), "member name \"value\" appears twice"),
         ("huge-number.json", "{\"resourceType\":\"Observation\",\"id\":\"h\",\"valueQuantity\":{\"value\":1e400}}".into(), "cannot canonicalize"),
     ];
     for (name, body, words) in cases {

@@ -18,6 +18,9 @@ use serde_json::{Value, json};
 /// How a malicious holder lies.
 enum Lie {
     AlteredContent,
+    /// A member name given twice: the last copy is the honest value, so the hash over the
+    /// parsed content still matches, while a reader that keeps the first copy sees another.
+    DuplicateName,
     WrongProof,
     /// Content left out (as after a legal erasure): the envelope and proof still hold.
     Withheld,
@@ -44,7 +47,16 @@ impl FetchHandler for Liar {
         };
         if let FetchOutcome::Records(a) = &mut resp.outcome {
             let mut b: Value = serde_json::from_str(&a.bundle).unwrap();
+            let mut forged = None;
             match &self.lie {
+                Lie::DuplicateName => {
+                    let honest = b["records"][0]["content"].to_string();
+                    forged = Some(format!(
+                        r#"{{"resourceType":"Organization",{}"#,
+                        &honest[1..]
+                    ));
+                    b["records"][0]["content"] = json!("FORGED");
+                }
                 Lie::AlteredContent => {
                     b["records"][0]["content"]["status"] = json!("entered-in-error")
                 }
@@ -61,6 +73,9 @@ impl FetchHandler for Liar {
                 Lie::Fork(_) => {}
             }
             a.bundle = b.to_string();
+            if let Some(f) = forged {
+                a.bundle = a.bundle.replacen(r#""FORGED""#, &f, 1);
+            }
         }
         resp
     }
@@ -95,6 +110,15 @@ async fn altered_content_is_dropped_and_the_holder_reported() {
     expect_caught_record(&w).await;
     let f = w.requester.reported();
     assert!(f[0].reason.contains("content"), "{}", f[0].reason);
+    w.shut().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_naming_a_member_twice_is_dropped_and_the_holder_reported() {
+    let w = lying_world(|_| Lie::DuplicateName).await;
+    expect_caught_record(&w).await;
+    let f = w.requester.reported();
+    assert!(f[0].reason.contains("appears twice"), "{}", f[0].reason);
     w.shut().await;
 }
 

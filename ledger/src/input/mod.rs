@@ -305,8 +305,8 @@ impl InputOptions {
             l.field = Some(f.to_owned());
             l
         };
-        let value: Value = serde_json::from_str(raw.get())
-            .map_err(|e| self.err(source, loc("resource"), format!("not JSON: {e}")))?;
+        let value = crate::ijson::parse(raw.get().as_bytes())
+            .map_err(|e| self.err(source, loc("resource"), e.to_string()))?;
         let Some(obj) = value.as_object() else {
             return Err(self.err(source, loc("resource"), "a resource must be a JSON object"));
         };
