@@ -23,12 +23,85 @@ pub enum IJsonError {
 }
 
 /// Parses `raw` (arbitrary-precision numbers, member order kept), refusing duplicate names.
+///
+/// This is on the ingest path, so it first compares, object by object, how many members the
+/// text writes with how many the parsed value kept (one cheap scan of the bytes); only when
+/// they differ does it run [`check`] to name the duplicate (or clear a false alarm).
 pub fn parse(raw: &[u8]) -> Result<Value, IJsonError> {
-    check(raw)?;
-    serde_json::from_slice(raw).map_err(IJsonError::Syntax)
+    let v: Value = serde_json::from_slice(raw).map_err(IJsonError::Syntax)?;
+    if !kept_every_member(raw, &v) {
+        check(raw)?;
+    }
+    Ok(v)
 }
 
-/// Checks that no object in `raw` names a member twice, without building the value.
+/// Whether parsing `raw` into `v` kept every member the text writes. The objects of the text,
+/// in the order they open, are those of `v` in pre-order as long as no member was dropped, so
+/// the first object that lost a duplicate shows fewer members than the text has. When a
+/// dropped copy held objects, or an object parsed into something else (serde_json reads its
+/// private number token as a number), the object counts differ and this answers false too.
+fn kept_every_member(raw: &[u8], v: &Value) -> bool {
+    let written = members_per_object(raw);
+    let mut next = 0;
+    kept(v, &written, &mut next) && next == written.len()
+}
+
+fn kept(v: &Value, written: &[u32], next: &mut usize) -> bool {
+    match v {
+        Value::Object(m) => {
+            let i = *next;
+            *next += 1;
+            written.get(i).is_some_and(|&n| n as usize == m.len())
+                && m.values().all(|x| kept(x, written, next))
+        }
+        Value::Array(a) => a.iter().all(|x| kept(x, written, next)),
+        _ => true,
+    }
+}
+
+/// How many members each object of the JSON text `raw` writes, in the order the objects open.
+/// `raw` parsed as JSON, so outside strings every ':' ends one member's name.
+fn members_per_object(raw: &[u8]) -> Vec<u32> {
+    let mut counts: Vec<u32> = Vec::new();
+    // The open containers: an object's index in `counts`, or None for an array.
+    let mut open: Vec<Option<usize>> = Vec::new();
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in raw {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' => {
+                open.push(Some(counts.len()));
+                counts.push(0);
+            }
+            b'[' => open.push(None),
+            b'}' | b']' => {
+                open.pop();
+            }
+            b':' => {
+                if let Some(Some(i)) = open.last()
+                    && let Some(c) = counts.get_mut(*i)
+                {
+                    *c += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    counts
+}
+
+/// Checks that no object in `raw` names a member twice, without building the value: the
+/// reference [`parse`]'s fast path is tested against.
 pub fn check(raw: &[u8]) -> Result<(), IJsonError> {
     let mut de = serde_json::Deserializer::from_slice(raw);
     let checked = Unique::deserialize(&mut de).and_then(|_| de.end());
@@ -173,6 +246,70 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    /// JSON text of a random tree whose objects draw member names from a small set (so names
+    /// repeat), with strings that hold quotes, colons, braces and escapes, and now and then
+    /// serde_json's private number token as a name.
+    fn json_text() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+            (-1000i64..1000).prop_map(|i| i.to_string()),
+            Just("4.50".to_owned()),
+            Just("1e400".to_owned()),
+            "[a-c:{}\\[\\],\"\\\\]{0,4}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+            Just(r#""\u0061\"\\""#.to_owned()),
+            Just(r#"{"$serde_json::private::Number":"12"}"#.to_owned()),
+        ];
+        leaf.prop_recursive(4, 48, 5, |inner| {
+            let name = prop_oneof![
+                8 => "[a-c]".prop_map(|s| serde_json::to_string(&s).unwrap()),
+                1 => Just(r#""\u0061""#.to_owned()),
+                1 => Just(r#""$serde_json::private::Number""#.to_owned()),
+            ];
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5)
+                    .prop_map(|xs| format!("[{}]", xs.join(","))),
+                prop::collection::vec((name, inner), 0..5).prop_map(|ms| {
+                    let ms: Vec<String> = ms.into_iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                    format!("{{{}}}", ms.join(","))
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// The fast path agrees with the reference: refused exactly when `check` refuses (or
+        /// serde_json cannot read the text), and otherwise the value serde_json reads.
+        #[test]
+        fn parse_agrees_with_the_reference(text in json_text()) {
+            let reference = serde_json::from_str::<Value>(&text).ok().filter(|_| check(text.as_bytes()).is_ok());
+            let got = parse(text.as_bytes());
+            prop_assert_eq!(got.as_ref().ok(), reference.as_ref(), "{}", text);
+            if let Err(e) = got && reference.is_none() && serde_json::from_str::<Value>(&text).is_ok() {
+                prop_assert!(matches!(e, IJsonError::DuplicateName(_)), "{}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn a_dropped_copy_holding_objects_is_still_found() {
+        let text = r#"{"a":{"x":{"y":1}},"b":[{"c":1}],"a":{"x":2}}"#;
+        assert!(matches!(
+            parse(text.as_bytes()),
+            Err(IJsonError::DuplicateName(_))
+        ));
+        // The private number token parses as a number, not as a hidden duplicate...
+        let token = r#"{"n":{"$serde_json::private::Number":"12"},"m":{"k":1}}"#;
+        assert!(parse(token.as_bytes()).is_ok());
+        // ... and cannot shift the counts so that a duplicate after it goes unseen.
+        let shifted = r#"[{"$serde_json::private::Number":"1"},{"a":1,"a":2}]"#;
+        assert!(matches!(
+            parse(shifted.as_bytes()),
+            Err(IJsonError::DuplicateName(_))
+        ));
     }
 
     fn object_with_names() -> impl Strategy<Value = Vec<String>> {
