@@ -111,6 +111,15 @@ fn bad_input_is_refused_with_an_outcome_and_writes_nothing() {
         ("POST", "/fhir/Patient", fhir, Vec::new(), 400, "empty", ""),
         (
             "POST",
+            "/fhir/Patient",
+            fhir,
+            br#"{"resourceType":"Patient","gender":"male","gender":"female"}"#.to_vec(),
+            400,
+            "member name \"gender\" appears twice",
+            "",
+        ),
+        (
+            "POST",
             "/fhir",
             fhir,
             b"\"a string\"".to_vec(),

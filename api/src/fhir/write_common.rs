@@ -5,6 +5,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
+use hl_ledger::ijson::IJsonError;
 use hl_ledger::input::{InputError, Location};
 use hl_ledger::{PendingReceipt, Receipt, StoreError, SubmitError};
 use serde_json::{Value, json};
@@ -68,13 +69,16 @@ pub fn parse_object(bytes: &[u8]) -> ApiResult<serde_json::Map<String, Value>> {
             "the body is empty: send a FHIR resource",
         ));
     }
-    match serde_json::from_slice::<Value>(bytes) {
+    // I-JSON here too: the handlers re-serialize the body (to set its id), which would keep
+    // only the last copy of a duplicated member before the log's own check could see it.
+    match hl_ledger::ijson::parse(bytes) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(other) => Err(ApiError::bad_request(format!(
             "the body is a JSON {}, not a FHIR resource (a JSON object)",
             json_kind(&other)
         ))),
-        Err(e) => Err(malformed(&e)),
+        Err(IJsonError::Syntax(e)) => Err(malformed(&e)),
+        Err(e @ IJsonError::DuplicateName(_)) => Err(ApiError::bad_request(e.to_string())),
     }
 }
 
