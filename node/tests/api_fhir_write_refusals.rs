@@ -11,7 +11,16 @@ use serde_json::{Value, json};
 fn start(env: &[(&str, &str)]) -> ApiNode {
     let mut all = vec![("HEALTHLEDGER_QC__ENABLED", "false")];
     all.extend_from_slice(env);
-    ApiNode::start_with(Hl::init(), &all)
+    let mut node = ApiNode::start_with(Hl::init(), &all);
+    // A refusal answered before the body was read ends the connection (the server cannot
+    // reuse it with unread bytes in it); a pooled client may already have picked that
+    // connection for its next request, which then fails. One connection per request here.
+    node.client = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("HTTP client");
+    node
 }
 
 fn size(node: &ApiNode) -> u64 {
