@@ -105,7 +105,6 @@ pub struct RevokeBody {
 
 /// The relayed transaction, included in a block.
 #[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
 pub struct Relayed {
     pub tx_hash: String,
     pub block_number: u64,
@@ -128,7 +127,6 @@ pub struct WalletBody {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
 pub struct WalletAnswer {
     pub resident: String,
     pub wallet: Option<String>,
@@ -237,7 +235,7 @@ async fn eip712(
         "pseudonym": format!("0x{}", r.hex()),
         "wallet": wallet.map(|w| w.to_checksum(None)),
         "nonce": nonce,
-        "purposeEncoding": "ASCII code right-padded with zero bytes to bytes32, e.g. TREAT = 0x5452454154 followed by 27 zero bytes",
+        "purpose_encoding": "ASCII code right-padded with zero bytes to bytes32, e.g. TREAT = 0x5452454154 followed by 27 zero bytes",
         "categories": "uint256 bitmask; bit c covers data category c",
     })))
 }

@@ -68,8 +68,8 @@ fn grants_and_revocations_signed_by_the_resident_are_relayed_and_listed() {
         .post("/v1/consents/grant", Some(&tok_a), &first)
         .expect(200)
         .json();
-    let tx_hash = tx["txHash"].as_str().expect("txHash").to_owned();
-    assert!(tx["blockNumber"].as_u64().is_some_and(|n| n > 0));
+    let tx_hash = tx["tx_hash"].as_str().expect("tx_hash").to_owned();
+    assert!(tx["block_number"].as_u64().is_some_and(|n| n > 0));
     let list = consents(&node, &ids[0], node.token("clinician"));
     assert_eq!(list.len(), 1, "{list:?}");
     let c = &list[0];

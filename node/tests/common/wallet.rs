@@ -85,7 +85,7 @@ pub fn bind(node: &ApiNode, patient_id: &str, wallet: Address) -> String {
         r["wallet"].as_str().expect("wallet"),
         wallet.to_checksum(None)
     );
-    assert!(r["txHash"].as_str().is_some_and(|h| h.len() == 66), "{r}");
+    assert!(r["tx_hash"].as_str().is_some_and(|h| h.len() == 66), "{r}");
     r["resident"].as_str().expect("resident").to_owned()
 }
 

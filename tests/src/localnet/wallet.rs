@@ -284,7 +284,7 @@ pub struct Relayed {
 }
 
 fn relayed(r: Value) -> Result<Relayed> {
-    match (r["txHash"].as_str(), r["blockNumber"].as_u64()) {
+    match (r["tx_hash"].as_str(), r["block_number"].as_u64()) {
         (Some(tx), Some(block)) => Ok(Relayed {
             tx_hash: tx.to_owned(),
             block,
