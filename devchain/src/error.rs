@@ -5,8 +5,11 @@ use alloy::primitives::Bytes;
 /// Everything that can go wrong in the embedded chain. RPC maps these to JSON-RPC errors.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
+    /// Displayed with the redb error's own text, so not also its source.
     #[error("chain store: {0}")]
-    Store(#[from] redb::Error),
+    Store(redb::Error),
+    #[error("the chain store is open in another process (one process at a time may open it)")]
+    InUse,
     #[error("chain store is corrupt: {0}")]
     Corrupt(String),
     #[error("the store was created for chain id {stored}, not {given}")]
@@ -41,12 +44,21 @@ macro_rules! from_redb {
     )*};
 }
 from_redb!(
-    redb::DatabaseError,
+    redb::Error,
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,
     redb::CommitError
 );
+
+impl From<redb::DatabaseError> for ChainError {
+    fn from(e: redb::DatabaseError) -> Self {
+        match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => ChainError::InUse,
+            e => ChainError::Store(e.into()),
+        }
+    }
+}
 
 impl From<serde_json::Error> for ChainError {
     fn from(e: serde_json::Error) -> Self {

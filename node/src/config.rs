@@ -413,9 +413,19 @@ impl Node {
             max_group_records: self.config.store.max_group_records,
             cache_bytes: self.config.store.cache_mb.saturating_mul(1024 * 1024),
         };
-        Ledger::open(&path, self.signer()?, opts)
-            .with_context(|| format!("opening the log {}", path.display()))
+        Ledger::open(&path, self.signer()?, opts).map_err(|e| match e {
+            hl_ledger::StoreError::InUse => in_use("log", &path),
+            e => anyhow::Error::new(e).context(format!("opening the log {}", path.display())),
+        })
     }
+}
+
+/// A store of the data dir that another process holds: most likely the node itself.
+pub fn in_use(what: &str, path: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the {what} {} is in use by another process: is `healthledger node` running on this data dir? Stop it first, or ask its HTTP API instead (e.g. GET /v1/checkpoint, /v1/anchors, /v1/qc/summary)",
+        path.display()
+    )
 }
 
 /// Defaults for every section but `institution`, which the file must give.

@@ -34,5 +34,16 @@ fn health_readiness_metrics_openapi_and_errors() {
         .post("/healthz", None, &serde_json::json!({}))
         .expect(405);
     r.outcome();
+    // While the node runs, commands that open its stores say so in one line and exit 1.
+    for cmd in [&["log", "checkpoint"][..], &["fsck"], &["chain", "status"]] {
+        let r = node.hl.run(cmd);
+        assert_eq!(r.code, Some(1), "{cmd:?}: {}", r.stdout);
+        let line = r.stderr.trim();
+        assert_eq!(line.lines().count(), 1, "{cmd:?}: {line}");
+        assert!(
+            line.contains("in use by another process") && line.contains("healthledger node"),
+            "{cmd:?}: {line}"
+        );
+    }
     assert!(node.stop(), "node did not stop cleanly");
 }

@@ -30,8 +30,12 @@ use crate::pseudonym::Pseudonym;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// Displayed with the redb error's own text, so it is not also its source (which would
+    /// print the same words twice in an error chain).
     #[error("store: {0}")]
-    Db(#[from] redb::Error),
+    Db(redb::Error),
+    #[error("the store is open in another process (one process at a time may open it)")]
+    InUse,
     #[error("store is corrupt: {0}")]
     Corrupt(String),
     #[error("store at {path} was created for log '{stored}', not '{given}'")]
@@ -62,12 +66,21 @@ macro_rules! from_redb {
     )*};
 }
 from_redb!(
-    redb::DatabaseError,
+    redb::Error,
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,
     redb::CommitError
 );
+
+impl From<redb::DatabaseError> for StoreError {
+    fn from(e: redb::DatabaseError) -> Self {
+        match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse,
+            e => StoreError::Db(e.into()),
+        }
+    }
+}
 
 impl From<NodeReadError> for StoreError {
     fn from(e: NodeReadError) -> Self {

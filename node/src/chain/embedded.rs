@@ -30,7 +30,12 @@ pub async fn open(node: &Node) -> Result<(Chain, RpcService)> {
         &path,
         ChainConfig::new(node.config.chain.chain_id, vec![(account, funds)]),
     )
-    .with_context(|| format!("opening the embedded chain {}", path.display()))?;
+    .map_err(|e| match e {
+        hl_devchain::ChainError::InUse => crate::config::in_use("embedded chain", &path),
+        e => {
+            anyhow::Error::new(e).context(format!("opening the embedded chain {}", path.display()))
+        }
+    })?;
     let service = RpcService::new(Arc::new(chain));
     // Nonces from the chain, never cached (see `super::provider`).
     let provider: DynProvider = ProviderBuilder::default()

@@ -115,8 +115,10 @@ pub fn verify(a: &VerifyArgs) -> Result<()> {
 
 pub fn fsck(node: &Node, json_out: bool) -> Result<()> {
     let path = node.data_dir.join(LEDGER_FILE);
-    let report = Ledger::fsck_path(&path, node.signer()?.verifier())
-        .with_context(|| format!("checking {}", path.display()))?;
+    let report = Ledger::fsck_path(&path, node.signer()?.verifier()).map_err(|e| match e {
+        hl_ledger::StoreError::InUse => crate::config::in_use("log", &path),
+        e => anyhow::Error::new(e).context(format!("checking {}", path.display())),
+    })?;
     if json_out {
         let problems: Vec<_> = report
             .problems
