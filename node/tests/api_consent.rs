@@ -289,11 +289,7 @@ fn the_chain_port_works_against_anvil() {
     let mut cfg = hl_node::config::Node::load(&node.hl.data()).expect("config");
     cfg.config.chain.rpc = Some(anvil.url.clone());
     cfg.config.chain.contract = Some(contract.clone());
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = common::runtime();
     rt.block_on(async {
         let (access, service) =
             hl_node::service::chain::ChainAccess::open(std::sync::Arc::new(cfg))

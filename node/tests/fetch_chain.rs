@@ -84,11 +84,7 @@ fn consent_on_chain_gates_the_fetch_and_break_glass_is_emitted_on_chain() {
     let ledger_a = Arc::new(node_a.open_ledger().unwrap());
     let anchored_size = ledger_a.head().unwrap().size;
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     rt.block_on(async {
         let (access_a, _) = ChainAccess::open(node_a.clone()).await.unwrap();
         let (access_b, _) = ChainAccess::open(node_b.clone()).await.unwrap();

@@ -1,6 +1,8 @@
 //! Checkpoint and locator gossip between in-process members on loopback. The chain is stood in
 //! for by a MemoryRegistry (registered origins and anchored heads) and FixedMembership.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -147,16 +149,6 @@ impl Node {
     }
 }
 
-async fn eventually(what: &str, f: impl Fn() -> bool) {
-    timeout(WAIT, async {
-        while !f() {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
-}
-
 /// Publishes until the network has a peer to publish to (the mesh forms after connecting).
 async fn publish(n: &Node, topic: Topic, data: Vec<u8>) {
     timeout(WAIT, async {
@@ -182,7 +174,7 @@ async fn three(a: &Member, b: &Member, c: &Member, cons: &Consortium) -> (Node, 
     // A message published before a peer is connected never reaches it (only the periodic
     // catch-up would, and forged notes are not re-announced), so the tests start connected.
     let (pb, pc) = (nb.net.peer_id(), nc.net.peer_id());
-    eventually("b and c connected to a", || {
+    common::eventually("b and c connected to a", || {
         let at_a = na.net.connected();
         at_a.contains(&pb) && at_a.contains(&pc)
     })
@@ -207,7 +199,7 @@ async fn an_anchored_checkpoint_reaches_the_others_and_is_accepted() {
         cons.registry.anchor(&b.key(), size, root);
         nb.anchored(size, root);
         for n in [&na, &nc] {
-            eventually(&format!("b's head {size} accepted"), || {
+            common::eventually(&format!("b's head {size} accepted"), || {
                 n.gossip
                     .latest_checkpoints()
                     .get(&b.origin())
@@ -242,7 +234,7 @@ async fn checkpoints_signed_by_another_key_for_another_origin_or_never_anchored_
     let kinds =
         |n: &Node| -> Vec<ReportKind> { n.gossip.reports().iter().map(|r| r.kind).collect() };
     for n in [&na, &nc] {
-        eventually("the forged note refused", || {
+        common::eventually("the forged note refused", || {
             kinds(n).contains(&ReportKind::BadSignature)
         })
         .await;
@@ -254,13 +246,13 @@ async fn checkpoints_signed_by_another_key_for_another_origin_or_never_anchored_
     )
     .unwrap();
     publish(&nb, Topic::Checkpoints, signed(&as_c, 4, [4; 32])).await;
-    eventually("another origin refused", || {
+    common::eventually("another origin refused", || {
         kinds(&na).contains(&ReportKind::WrongOrigin)
     })
     .await;
     // Properly signed, but not a head b anchored.
     publish(&nb, Topic::Checkpoints, signed(&b.signer, 9, [9; 32])).await;
-    eventually("an unanchored head refused", || {
+    common::eventually("an unanchored head refused", || {
         kinds(&na).contains(&ReportKind::NotAnchored)
     })
     .await;
@@ -282,7 +274,7 @@ async fn two_roots_for_one_size_is_a_split_view_even_after_a_restart() {
     cons.registry.anchor(&b.key(), 3, [3; 32]);
     nb.anchored(3, [3; 32]);
     for n in [&na, &nc] {
-        eventually("b's head accepted", || {
+        common::eventually("b's head accepted", || {
             n.gossip.latest_checkpoints().contains_key(&b.origin())
         })
         .await;
@@ -290,7 +282,7 @@ async fn two_roots_for_one_size_is_a_split_view_even_after_a_restart() {
     // b signs another root for the same size and shows it around.
     publish(&nb, Topic::Checkpoints, signed(&b.signer, 3, [0xee; 32])).await;
     for n in [&na, &nc] {
-        eventually("the split view reported", || {
+        common::eventually("the split view reported", || {
             !n.gossip.split_views().is_empty()
         })
         .await;
@@ -321,7 +313,7 @@ async fn two_roots_for_one_size_is_a_split_view_even_after_a_restart() {
         "reports survive the restart"
     );
     publish(&nb, Topic::Checkpoints, signed(&b.signer, 3, [0xdd; 32])).await;
-    eventually("the split view caught after the restart", || {
+    common::eventually("the split view caught after the restart", || {
         na.gossip.split_views().len() == 2
     })
     .await;
@@ -379,7 +371,7 @@ async fn locators_of_ingested_records_reach_the_others_without_identifiers() {
     want[0] = 1; // the Patient
     want[1] = 2; // the Observations
     for n in [&na, &nc] {
-        eventually("b's locator indexed", || {
+        common::eventually("b's locator indexed", || {
             n.gossip.holders(&resident).get(&b.origin()) == Some(&want)
         })
         .await;
@@ -414,21 +406,21 @@ async fn a_node_started_late_converges_through_the_catch_up() {
     let nb = Node::start(&b, &cons, &[&na], Some(ledger)).await;
     cons.registry.anchor(&b.key(), 2, [2; 32]);
     nb.anchored(2, [2; 32]);
-    eventually("a has b's head and locator", || {
+    common::eventually("a has b's head and locator", || {
         na.gossip.latest_checkpoints().contains_key(&b.origin())
             && !na.gossip.holders(&resident).is_empty()
     })
     .await;
     // Everything b had to say was said before c existed.
     let nc = Node::start(&c, &cons, &[&na], None).await;
-    eventually("c catches up on b's head", || {
+    common::eventually("c catches up on b's head", || {
         nc.gossip
             .latest_checkpoints()
             .get(&b.origin())
             .is_some_and(|cp| cp.size == 2)
     })
     .await;
-    eventually("c catches up on b's locators", || {
+    common::eventually("c catches up on b's locators", || {
         nc.gossip.holders(&resident).contains_key(&b.origin())
     })
     .await;

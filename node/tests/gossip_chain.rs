@@ -67,16 +67,6 @@ fn ingest_and_anchor(
     size
 }
 
-async fn eventually(what: &str, f: impl Fn() -> bool) {
-    timeout(WAIT, async {
-        while !f() {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
-}
-
 async fn publish(net: &Network, ann: &CheckpointAnnouncement) {
     let data = serde_json::to_vec(ann).unwrap();
     timeout(WAIT, async {
@@ -128,11 +118,7 @@ fn checkpoints_are_checked_against_the_heads_anchored_on_chain() {
     let outsider = NoteSigner::generate("outsider.example/log").unwrap();
     let consortium = nodes[0].consortium_key().unwrap();
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     rt.block_on(async {
         let mut accesses = Vec::new();
         let mut registries = Vec::new();
@@ -226,7 +212,7 @@ fn checkpoints_are_checked_against_the_heads_anchored_on_chain() {
             .map(|n| n.peer_id())
             .chain([x.peer_id()])
             .collect();
-        eventually("b, c and the outsider connected to a", || {
+        common::eventually("b, c and the outsider connected to a", || {
             let at_a = nets[0].connected();
             want.iter().all(|p| at_a.contains(p))
         })
@@ -234,7 +220,7 @@ fn checkpoints_are_checked_against_the_heads_anchored_on_chain() {
 
         // a's gossip announces the head the CLI anchored; b and c accept it from the chain.
         for g in &gossips[1..] {
-            eventually("a's anchored head accepted", || {
+            common::eventually("a's anchored head accepted", || {
                 g.latest_checkpoints()
                     .get(&a_origin)
                     .is_some_and(|cp| cp.size == latest.size)
@@ -271,7 +257,7 @@ fn checkpoints_are_checked_against_the_heads_anchored_on_chain() {
             g.reports().iter().map(|r| (r.kind, r.size)).collect()
         };
         for g in &gossips[1..] {
-            eventually("the unanchored head refused", || {
+            common::eventually("the unanchored head refused", || {
                 kinds(g).contains(&(ReportKind::NotAnchored, Some(never)))
             })
             .await;
@@ -296,7 +282,7 @@ fn checkpoints_are_checked_against_the_heads_anchored_on_chain() {
         )
         .await;
         for g in &gossips[1..] {
-            eventually("the forged and the outsider's notes refused", || {
+            common::eventually("the forged and the outsider's notes refused", || {
                 let k: Vec<ReportKind> = g.reports().iter().map(|r| r.kind).collect();
                 k.contains(&ReportKind::BadSignature) && k.contains(&ReportKind::NotMember)
             })

@@ -50,11 +50,7 @@ fn members_admitted_on_chain_connect_and_a_suspended_one_is_dropped() {
     );
     let consortium = node_a.consortium_key().unwrap();
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     rt.block_on(async {
         // The periodic re-read is far off: only the suspension event can explain a drop.
         let config = NetworkConfig {

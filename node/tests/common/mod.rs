@@ -154,3 +154,23 @@ impl Hl {
         p
     }
 }
+
+/// The runtime in-process tests drive their members on: two workers, like the CI machine.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// Polls `f` every 100 ms until it holds; fails naming `what` after 30 s.
+pub async fn eventually(what: &str, f: impl Fn() -> bool) {
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while !f() {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+}
