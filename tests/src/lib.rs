@@ -2,10 +2,11 @@
 
 pub mod localnet;
 
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// anvil's well-known development keys (accounts 0 and 1 of its default mnemonic).
 pub const ANVIL_KEY_0: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -55,9 +56,10 @@ pub struct Anvil {
 }
 
 impl Anvil {
-    /// Starts anvil on a free port. Two processes can be handed the same "free" port; the one
-    /// that loses the bind exits, so a start counts only if our child is alive once the port
-    /// answers (and a lost race is retried on another port).
+    /// Starts anvil on a port the system picks (`--port 0`), read from anvil's own
+    /// "Listening on" line. Choosing a "free" port ourselves raced with tests starting anvil
+    /// in parallel: two could be handed the same port, and the one that lost the bind looked
+    /// alive long enough to be used against the other's chain.
     pub fn start() -> Self {
         Self::launch().unwrap_or_else(|e| panic!("{e}"))
     }
@@ -65,47 +67,44 @@ impl Anvil {
     /// [`Anvil::start`], or why anvil could not be started.
     pub fn launch() -> Result<Self, String> {
         let bin = foundry_path("anvil")?;
-        for _ in 0..5 {
-            if let Some(anvil) = Self::try_start(&bin)? {
-                return Ok(anvil);
-            }
-        }
-        Err("anvil did not start after 5 attempts".into())
-    }
-
-    fn try_start(bin: &std::path::Path) -> Result<Option<Self>, String> {
-        let port = try_free_port().map_err(|e| format!("no free loopback port: {e}"))?;
-        let child = Command::new(bin)
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--silent",
-            ])
-            .stdout(Stdio::null())
+        let mut child = Command::new(&bin)
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("spawning {}: {e}", bin.display()))?;
+        let Some(stdout) = child.stdout.take() else {
+            let _ = child.kill();
+            return Err("anvil's output is not piped".into());
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            for line in lines.by_ref() {
+                let Ok(line) = line else { return };
+                if let Some(addr) = line.trim().strip_prefix("Listening on ") {
+                    let _ = tx.send(addr.to_owned());
+                    break;
+                }
+            }
+            // anvil logs every request: keep reading so that it never blocks on a full pipe.
+            for _ in lines {}
+        });
         let mut anvil = Self {
             child,
-            port,
-            url: format!("http://127.0.0.1:{port}"),
+            port: 0,
+            url: String::new(),
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if !matches!(anvil.child.try_wait(), Ok(None)) {
-                return Ok(None); // exited: the port was taken
-            }
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                std::thread::sleep(Duration::from_millis(100));
-                return Ok(matches!(anvil.child.try_wait(), Ok(None)).then_some(anvil));
-            }
-            if Instant::now() >= deadline {
-                return Err(format!("anvil did not start on port {port} within 20 s"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let addr = rx
+            .recv_timeout(Duration::from_secs(20))
+            .map_err(|_| "anvil did not say where it listens within 20 s".to_owned())?;
+        anvil.port = addr
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| format!("anvil listens on '{addr}', which names no port"))?;
+        anvil.url = format!("http://127.0.0.1:{}", anvil.port);
+        Ok(anvil)
     }
 
     pub fn pid(&self) -> u32 {
